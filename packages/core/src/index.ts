@@ -1,0 +1,24 @@
+export * from './types.js';
+export * from './errors.js';
+export { MemoryDocStore, docText } from './doc-store.js';
+export { TopK } from './top-k.js';
+export { reciprocalRankFusion, weightedScoreFusion, type ScoreNormalization } from './fusion.js';
+export { evaluate, evaluateQuery, parseMetric, trecEvalOrder, type EvaluationResult, type MetricName, type Qrels, type Run } from './metrics.js';
+export { readLines, readJsonLines } from './lines.js';
+export { openBeirDataset, readCorpus, readQueries, readQrels, loadSplit, type BeirDataset } from './beir.js';
+export { formatTrecRun, readTrecRun } from './trec.js';
+export { MANIFEST_FILE, bytesOf, openIndexDir, readTyped, safeJoin, saveIndexDir, sha256, writeFileAtomic, type IndexManifest } from './persist.js';
+export { parseConfig, z } from './schema.js';
+export {
+  PluginRegistry,
+  definePlugin,
+  type Persistable,
+  type Plugin,
+  type PluginCliOption,
+  type PluginContext,
+  type PluginKind,
+  type RerankerPlugin,
+  type RetrieverPlugin,
+  type RewriterPlugin,
+} from './registry.js';
+export { Pipeline, fusionSchema, parsePipelineConfig, pipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from './pipeline.js';

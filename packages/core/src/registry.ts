@@ -1,0 +1,99 @@
+import type { z } from 'zod';
+import { PluginNotFoundError, QuarryError } from './errors.js';
+import { parseConfig } from './schema.js';
+import type { DocStore, ProgressCallback, QueryRewriter, Reranker, Retriever } from './types.js';
+
+/** What a plugin factory receives besides its options. */
+export interface PluginContext {
+  /** The collection the pipeline serves (retrievers index it; rerankers and rewriters read it). */
+  docs: DocStore;
+  /** A folder where a plugin may cache derived data (models, encodings); absent = no caching. */
+  cacheDir?: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+}
+
+/** A built stage that can write itself to a folder; its plugin's `load` reads it back. */
+export interface Persistable {
+  save(dir: string): Promise<void>;
+}
+
+/** A command-line flag that a plugin adds to `quarry index|search|eval`, mapped onto one option. */
+export interface PluginCliOption {
+  flag: string;
+  option: string;
+  type: 'string' | 'number' | 'boolean';
+  description: string;
+}
+
+interface PluginBase<S extends z.ZodType, T> {
+  name: string;
+  description: string;
+  /** Validates and defaults the plugin's options (pipeline files, CLI flags, server requests). */
+  schema: S;
+  create(options: z.output<S>, context: PluginContext): Promise<T>;
+  /** Restores what `Persistable.save` wrote; plugins without it are rebuilt from the docs. */
+  load?(dir: string, options: z.output<S>, context: PluginContext): Promise<T>;
+  cliOptions?: readonly PluginCliOption[];
+}
+
+export interface RetrieverPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<S, Retriever> {
+  kind: 'retriever';
+}
+export interface RerankerPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<S, Reranker> {
+  kind: 'reranker';
+}
+export interface RewriterPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<S, QueryRewriter> {
+  kind: 'rewriter';
+}
+
+export type Plugin = RetrieverPlugin | RerankerPlugin | RewriterPlugin;
+export type PluginKind = Plugin['kind'];
+type PluginOf<K extends PluginKind> = Extract<Plugin, { kind: K }>;
+type InstanceOf<K extends PluginKind> = K extends 'retriever' ? Retriever : K extends 'reranker' ? Reranker : QueryRewriter;
+
+/** Identity helper that keeps a plugin's option types precise at the definition site. */
+export function definePlugin<S extends z.ZodType, P extends { kind: PluginKind; schema: S }>(plugin: P & PluginBase<S, InstanceOf<P['kind']>>): P {
+  return plugin;
+}
+
+/**
+ * Plugins by kind and name. A plugin package exports its plugin objects; an app
+ * (or a user) registers the ones it wants. Nothing registers itself on import.
+ */
+export class PluginRegistry {
+  readonly #plugins = new Map<string, Plugin>();
+
+  register(...plugins: Plugin[]): this {
+    for (const plugin of plugins) {
+      const key = `${plugin.kind}:${plugin.name}`;
+      if (this.#plugins.has(key)) throw new QuarryError('PLUGIN_DUPLICATE', `A ${plugin.kind} plugin named "${plugin.name}" is already registered.`);
+      this.#plugins.set(key, plugin);
+    }
+    return this;
+  }
+
+  get<K extends PluginKind>(kind: K, name: string): PluginOf<K> {
+    const plugin = this.#plugins.get(`${kind}:${name}`);
+    if (!plugin) throw new PluginNotFoundError(kind, name, this.names(kind));
+    return plugin as PluginOf<K>;
+  }
+
+  has(kind: PluginKind, name: string): boolean {
+    return this.#plugins.has(`${kind}:${name}`);
+  }
+
+  names(kind: PluginKind): string[] {
+    return [...this.#plugins.values()].filter((p) => p.kind === kind).map((p) => p.name).sort();
+  }
+
+  list(): Plugin[] {
+    return [...this.#plugins.values()];
+  }
+
+  /** Validates options against the plugin's schema (errors name the plugin) and returns them with defaults. */
+  validate(kind: PluginKind, name: string, options: unknown): Record<string, unknown> {
+    const plugin = this.get(kind, name);
+    return parseConfig(plugin.schema, options ?? {}, `options for ${kind} plugin "${name}"`) as Record<string, unknown>;
+  }
+}
