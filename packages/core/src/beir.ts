@@ -22,13 +22,15 @@ export function openBeirDataset(dir: string): BeirDataset {
   const corpusFile = findFile(dir, 'corpus.jsonl');
   const queriesFile = findFile(dir, 'queries.jsonl');
   const qrelsDir = join(dir, 'qrels');
-  const qrelsFiles: Record<string, string> = {};
+  const found = new Map<string, string>();
   if (existsSync(qrelsDir)) {
-    for (const name of readdirSync(qrelsDir).sort()) {
+    for (const name of readdirSync(qrelsDir)) {
       const m = /^(.+)\.tsv(\.gz)?$/.exec(name);
-      if (m) qrelsFiles[m[1]!] ??= join(qrelsDir, name);
+      // Prefer the uncompressed file when both exist.
+      if (m && (!found.has(m[1]!) || !m[2])) found.set(m[1]!, join(qrelsDir, name));
     }
   }
+  const qrelsFiles: Record<string, string> = Object.fromEntries([...found].sort(([a], [b]) => (a < b ? -1 : 1)));
   return { dir, corpusFile, queriesFile, qrelsFiles };
 }
 

@@ -22,3 +22,4 @@ export {
   type RewriterPlugin,
 } from './registry.js';
 export { Pipeline, fusionSchema, parsePipelineConfig, pipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from './pipeline.js';
+export { SeededRandom, hashString } from './random.js';

@@ -131,3 +131,16 @@ export interface NextTokenScorer {
 
 /** Reports progress of long work; `total` may be unknown while streaming. */
 export type ProgressCallback = (event: { phase: string; done: number; total?: number }) => void;
+
+/**
+ * Optional capability of a retriever: score given documents for a query on the same
+ * scale as its search results (hard-negative mining needs the score of positives that
+ * may lie outside the top k). Ids unknown to the retriever score NaN.
+ */
+export interface DocScorer {
+  scoreDocs(query: Query | string, ids: readonly string[]): Promise<Float64Array>;
+}
+
+export function isDocScorer(value: unknown): value is DocScorer {
+  return typeof value === 'object' && value !== null && typeof (value as DocScorer).scoreDocs === 'function';
+}

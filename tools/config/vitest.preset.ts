@@ -1,0 +1,6 @@
+import { defineConfig } from 'vitest/config';
+
+/** Shared test settings: tests live in test/, real-data tests may take a while on 2 cores. */
+export const packageTests = defineConfig({
+  test: { include: ['test/**/*.test.ts'], testTimeout: 120_000, hookTimeout: 120_000 },
+});
