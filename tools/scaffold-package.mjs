@@ -41,6 +41,6 @@ const pkg = {
 writeFileSync(join(dir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
 writeFileSync(join(dir, 'tsconfig.json'), `{ "extends": "../../tsconfig.base.json", "include": ["src", "test", "bench"] }\n`);
 writeFileSync(join(dir, 'tsup.config.ts'), `import { defineConfig } from 'tsup';\nimport { packageBuild } from '../../tools/config/tsup.preset';\n\nexport default defineConfig(packageBuild());\n`);
-writeFileSync(join(dir, 'vitest.config.ts'), `import { packageTests } from '../../tools/config/vitest.preset';\n\nexport default packageTests;\n`);
+writeFileSync(join(dir, 'vitest.config.ts'), `import { packageTests } from '../../tools/config/vitest.preset.ts';\n\nexport default packageTests;\n`);
 writeFileSync(join(dir, 'src', 'index.ts'), 'export {};\n');
 console.log(`created ${dir}`);

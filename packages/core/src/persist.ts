@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream, existsSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { IndexCorruptError, QuarryError } from './errors.js';
 
@@ -48,8 +48,7 @@ export async function saveIndexDir(
     await write(tmpDir);
     const files: IndexManifest['files'] = {};
     for (const name of await listFiles(tmpDir)) {
-      const bytes = await readFile(join(tmpDir, name));
-      files[name] = { bytes: bytes.length, sha256: sha256(bytes) };
+      files[name] = await fileDigest(join(tmpDir, name));
       await fsyncFile(join(tmpDir, name));
     }
     const manifest: IndexManifest = { format: format.format, version: format.version, createdAt: new Date().toISOString(), files, meta: format.meta ?? {} };
@@ -85,8 +84,8 @@ export async function openIndexDir(dir: string, format: string, supportedVersion
   for (const [name, expected] of Object.entries(manifest.files ?? {})) {
     const path = safeJoin(dir, name);
     if (!existsSync(path)) throw new IndexCorruptError(`file ${name} listed in the manifest is missing`, dir);
-    const bytes = await readFile(path);
-    if (bytes.length !== expected.bytes || sha256(bytes) !== expected.sha256) {
+    const actual = await fileDigest(path);
+    if (actual.bytes !== expected.bytes || actual.sha256 !== expected.sha256) {
       throw new IndexCorruptError(`checksum mismatch for ${name}; the index is damaged, rebuild it`, dir);
     }
   }
@@ -121,6 +120,13 @@ export function readTyped<T extends Float32Array | Float64Array | Int32Array | U
   const copy = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(copy).set(bytes);
   return new ctor(copy);
+}
+
+/** Size and sha256 of a file, streamed so multi-GB index files never sit in memory. */
+async function fileDigest(path: string): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return { bytes: (await stat(path)).size, sha256: hash.digest('hex') };
 }
 
 async function listFiles(root: string, sub = ''): Promise<string[]> {

@@ -1,0 +1,190 @@
+import {
+  DimensionMismatchError,
+  DuplicateIdError,
+  IndexCorruptError,
+  InputError,
+  docText,
+  openIndexDir,
+  safeJoin,
+  saveIndexDir,
+  throwIfAborted,
+  type Doc,
+  type DocScorer,
+  type Encoder,
+  type Hit,
+  type Matrix,
+  type Persistable,
+  type ProgressCallback,
+  type Query,
+  type Retriever,
+  type SearchOptions,
+} from '@quarry/core';
+import { join } from 'node:path';
+import { dot } from './kernels.js';
+import { loadVectorIndex } from './load.js';
+import type { VectorIndex } from './types.js';
+import { checkFilter, checkK, checkPositiveInt } from './validate.js';
+
+const DENSE_FORMAT = 'quarry-dense';
+const DENSE_VERSION = 1;
+
+export interface DenseRetrieverOptions {
+  /** Name reported by the retriever (default `'dense'`). */
+  name?: string;
+  /** Texts per encoder call, for documents and for queries (default 64). */
+  batchSize?: number;
+}
+
+export interface IndexDocsOptions {
+  /** Texts per encoder call (default: the retriever's `batchSize`). */
+  batchSize?: number;
+  /** Checked before every batch; the encoder receives it too. */
+  signal?: AbortSignal;
+  /** Called after every batch with `{ phase: 'encode', done, total }` (`total` when the input has a length or size). */
+  onProgress?: ProgressCallback;
+}
+
+/**
+ * A `Retriever` over any `Encoder` and any `VectorIndex`: documents are encoded
+ * with role `'document'` (title and text joined by core's `docText`), queries with
+ * role `'query'`, and the index ranks by inner product or cosine.
+ */
+export class DenseRetriever implements Retriever, Persistable, DocScorer {
+  readonly name: string;
+  readonly batchSize: number;
+
+  constructor(
+    readonly encoder: Encoder,
+    readonly index: VectorIndex,
+    options: DenseRetrieverOptions = {},
+  ) {
+    if (encoder.dim !== index.dim) throw new DimensionMismatchError(index.dim, encoder.dim, 'encoder (index dimension vs encoder dimension)');
+    this.name = options.name ?? 'dense';
+    this.batchSize = checkPositiveInt(options.batchSize ?? 64, 'batchSize');
+  }
+
+  /** Encodes `docs` into `index` (which may already hold vectors) and returns the retriever. */
+  static async fromDocs(
+    docs: Iterable<Doc> | AsyncIterable<Doc>,
+    encoder: Encoder,
+    index: VectorIndex,
+    options: DenseRetrieverOptions & IndexDocsOptions = {},
+  ): Promise<DenseRetriever> {
+    const retriever = new DenseRetriever(encoder, index, options);
+    await retriever.addDocs(docs, options);
+    return retriever;
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  /**
+   * Encodes and adds documents in batches, streaming the input. Batches already
+   * added stay added if a later one fails or the signal fires, so a caller can
+   * resume by skipping ids the index `has`. Returns the number of documents added.
+   */
+  async addDocs(docs: Iterable<Doc> | AsyncIterable<Doc>, options: IndexDocsOptions = {}): Promise<number> {
+    const batchSize = checkPositiveInt(options.batchSize ?? this.batchSize, 'batchSize');
+    const { signal, onProgress } = options;
+    const total = lengthOf(docs);
+    let done = 0;
+    let batch: Doc[] = [];
+    const flush = async (): Promise<void> => {
+      throwIfAborted(signal, 'dense indexing');
+      const ids = batch.map((d) => d.id);
+      // Fail before spending encoder time on a batch the index would reject.
+      for (const id of ids) if (this.index.has(id)) throw new DuplicateIdError(id, 'dense index');
+      const vectors = await this.#encode(batch.map(docText), 'document', signal);
+      throwIfAborted(signal, 'dense indexing');
+      this.index.add(ids, vectors);
+      done += batch.length;
+      batch = [];
+      onProgress?.({ phase: 'encode', done, total });
+    };
+    for await (const doc of docs) {
+      if (typeof doc?.id !== 'string' || typeof doc.text !== 'string') throw new InputError('Each document needs a string id and a string text.', { index: done + batch.length });
+      batch.push(doc);
+      if (batch.length >= batchSize) await flush();
+    }
+    if (batch.length > 0) await flush();
+    return done;
+  }
+
+  /** Removes a document's vector; false when the id is not indexed. */
+  delete(id: string): boolean {
+    return this.index.delete(id);
+  }
+
+  async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
+    return (await this.searchBatch([query], options))[0]!;
+  }
+
+  async searchBatch(queries: readonly (Query | string)[], options: SearchOptions = {}): Promise<Hit[][]> {
+    // Validate before encoding so a bad k costs nothing.
+    const k = checkK(options);
+    const filter = checkFilter(options);
+    const { signal } = options;
+    const texts = queries.map((q) => (typeof q === 'string' ? q : q.text));
+    const results: Hit[][] = [];
+    for (let start = 0; start < texts.length; start += this.batchSize) {
+      throwIfAborted(signal, 'search');
+      const vectors = await this.#encode(texts.slice(start, start + this.batchSize), 'query', signal);
+      results.push(...this.index.searchBatch(vectors, { k, filter }));
+    }
+    return results;
+  }
+
+  /**
+   * Scores given documents for a query on the same scale as `search` (inner product, or
+   * cosine with the query normalised as the index does). Unknown ids score NaN. Hard-negative
+   * mining uses this for positives outside the teacher's top k.
+   */
+  async scoreDocs(query: Query | string, ids: readonly string[]): Promise<Float64Array> {
+    const text = typeof query === 'string' ? query : query.text;
+    const q = (await this.#encode([text], 'query', undefined)).data;
+    if (this.index.metric === 'cosine') {
+      const norm = Math.sqrt(dot(q, 0, q, 0, q.length));
+      if (norm > 0) for (let i = 0; i < q.length; i++) q[i]! /= norm;
+    }
+    return Float64Array.from(ids, (id) => {
+      const v = this.index.getVector(id);
+      return v ? dot(q, 0, v, 0, v.length) : Number.NaN;
+    });
+  }
+
+  /** Saves the index (in `dir/index`) with the retriever's settings; the encoder is not saved. */
+  async save(dir: string): Promise<void> {
+    const meta = { name: this.name, batchSize: this.batchSize, dim: this.index.dim, index: this.index.kind };
+    await saveIndexDir(dir, { format: DENSE_FORMAT, version: DENSE_VERSION, meta }, async (tmp) => {
+      await this.index.save(join(tmp, 'index'));
+    });
+  }
+
+  /** Restores a retriever written by `save`, given the same encoder it was built with. */
+  static async load(dir: string, encoder: Encoder, options: DenseRetrieverOptions = {}): Promise<DenseRetriever> {
+    const manifest = await openIndexDir(dir, DENSE_FORMAT, [DENSE_VERSION]);
+    const meta = manifest.meta ?? {};
+    const index = await loadVectorIndex(safeJoin(dir, 'index'));
+    if (meta['dim'] !== index.dim) throw new IndexCorruptError(`manifest dim ${String(meta['dim'])} differs from the index's ${index.dim}`, dir);
+    const saved: DenseRetrieverOptions = {};
+    if (typeof meta['name'] === 'string') saved.name = meta['name'];
+    if (typeof meta['batchSize'] === 'number') saved.batchSize = meta['batchSize'];
+    return new DenseRetriever(encoder, index, { ...saved, ...options });
+  }
+
+  async #encode(texts: string[], role: 'query' | 'document', signal: AbortSignal | undefined): Promise<Matrix> {
+    const m = await this.encoder.encode(texts, signal ? { role, signal } : { role });
+    if (!m || !(m.data instanceof Float32Array) || m.rows !== texts.length) {
+      throw new InputError(`The encoder returned ${m?.rows ?? 'no'} rows for ${texts.length} texts; an Encoder must return one row per text.`);
+    }
+    if (m.cols !== this.index.dim) throw new DimensionMismatchError(this.index.dim, m.cols, 'encoder output');
+    return m;
+  }
+}
+
+function lengthOf(docs: Iterable<Doc> | AsyncIterable<Doc>): number | undefined {
+  if (Array.isArray(docs)) return docs.length;
+  const size = (docs as { size?: unknown }).size;
+  return typeof size === 'number' ? size : undefined;
+}
