@@ -41,6 +41,7 @@ export async function saveIndexDir(
 ): Promise<IndexManifest> {
   const target = resolve(dir);
   await mkdir(dirname(target), { recursive: true });
+  await recoverInterruptedSwap(target);
   const tag = `${process.pid}.${randomBytes(4).toString('hex')}`;
   const tmpDir = `${target}.tmp-${tag}`;
   await mkdir(tmpDir, { recursive: true });
@@ -69,6 +70,8 @@ export async function saveIndexDir(
  * and the size and sha256 of every listed file. Returns the manifest.
  */
 export async function openIndexDir(dir: string, format: string, supportedVersions: readonly number[]): Promise<IndexManifest> {
+  await recoverInterruptedSwap(resolve(dir));
+  if (!existsSync(dir)) throw new QuarryError('NOT_FOUND', `${dir}: no such folder; build the ${format} index first (or check the path).`, { dir });
   const file = join(dir, MANIFEST_FILE);
   if (!existsSync(file)) throw new IndexCorruptError(`no ${MANIFEST_FILE}; is this a saved ${format} index?`, dir);
   let manifest: IndexManifest;
@@ -90,6 +93,20 @@ export async function openIndexDir(dir: string, format: string, supportedVersion
     }
   }
   return manifest;
+}
+
+/**
+ * A save that crashed between moving the old index aside and moving the new one in
+ * leaves only `<dir>.old-*`: put the newest complete one back so nothing is lost.
+ */
+async function recoverInterruptedSwap(target: string): Promise<void> {
+  if (existsSync(target) || !existsSync(dirname(target))) return;
+  const prefix = `${basename(target)}.old-`;
+  const candidates = (await readdir(dirname(target))).filter((n) => n.startsWith(prefix) && existsSync(join(dirname(target), n, MANIFEST_FILE)));
+  if (candidates.length === 0) return;
+  const stats = await Promise.all(candidates.map(async (n) => ({ n, t: (await stat(join(dirname(target), n, MANIFEST_FILE))).mtimeMs })));
+  stats.sort((a, b) => b.t - a.t);
+  await rename(join(dirname(target), stats[0]!.n), target);
 }
 
 /** Joins a relative name under `root`, refusing any result outside it (`..`, absolute paths). */
@@ -115,8 +132,9 @@ export function bytesOf(array: ArrayBufferView): Uint8Array {
 export function readTyped<T extends Float32Array | Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array>(
   bytes: Uint8Array,
   ctor: { new (buffer: ArrayBuffer): T; BYTES_PER_ELEMENT: number },
+  where = 'binary index file',
 ): T {
-  if (bytes.byteLength % ctor.BYTES_PER_ELEMENT !== 0) throw new QuarryError('INDEX_CORRUPT', `binary file length ${bytes.byteLength} is not a multiple of ${ctor.BYTES_PER_ELEMENT}`);
+  if (bytes.byteLength % ctor.BYTES_PER_ELEMENT !== 0) throw new IndexCorruptError(`length ${bytes.byteLength} is not a multiple of ${ctor.BYTES_PER_ELEMENT} bytes`, where);
   const copy = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(copy).set(bytes);
   return new ctor(copy);

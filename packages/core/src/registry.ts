@@ -20,6 +20,7 @@ export interface Persistable {
 
 /** A command-line flag that a plugin adds to `quarry index|search|eval`, mapped onto one option. */
 export interface PluginCliOption {
+  /** The flag's name without dashes (`k1` becomes `--k1`). */
   flag: string;
   option: string;
   type: 'string' | 'number' | 'boolean';

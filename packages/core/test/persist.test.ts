@@ -22,7 +22,7 @@ describe('atomic, checksummed index folders', () => {
     await expect(openIndexDir(dir, 'demo', [1])).rejects.toMatchObject({ code: 'INDEX_VERSION' });
     writeFileSync(join(dir, 'a.bin'), 'hellO');
     await expect(openIndexDir(dir, 'demo', [2])).rejects.toThrow(IndexCorruptError);
-    await expect(openIndexDir(join(dir, 'missing'), 'demo', [2])).rejects.toThrow(/no manifest\.json/);
+    await expect(openIndexDir(join(dir, 'missing'), 'demo', [2])).rejects.toThrow(/no such folder/);
   });
 
   it('keeps the previous index intact when a save fails midway', async () => {
@@ -44,5 +44,22 @@ describe('atomic, checksummed index folders', () => {
     expect(() => safeJoin('/data/idx', '../etc/passwd')).toThrow(QuarryError);
     expect(() => safeJoin('/data/idx', '/etc/passwd')).toThrow(/escapes/);
     expect(existsSync('/data/idx')).toBe(false);
+  });
+});
+
+describe('crash recovery', () => {
+  it('restores the old index when a save died between its two renames', async () => {
+    const { renameSync } = await import('node:fs');
+    const root = mkdtempSync(join(tmpdir(), 'quarry-persist-'));
+    const dir = join(root, 'idx');
+    await saveIndexDir(dir, { format: 'demo', version: 1 }, async (tmp) => writeFileSync(join(tmp, 'a.bin'), 'v1'));
+    renameSync(dir, `${dir}.old-1234.abcd`); // the state a crash after the first rename leaves
+    await openIndexDir(dir, 'demo', [1]);
+    expect(readFileSync(join(dir, 'a.bin'), 'utf8')).toBe('v1');
+    expect(readdirSync(root)).toEqual(['idx']);
+  });
+
+  it('says "not found" for a missing folder', async () => {
+    await expect(openIndexDir(join(tmpdir(), 'quarry-no-such-index'), 'demo', [1])).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -186,7 +186,7 @@ describe('FlatIndex persistence', () => {
 
     await build().save(dir);
     await expect(HnswIndex.load(dir)).rejects.toThrow(IndexCorruptError);
-    await expect(FlatIndex.load(join(dir, 'missing'))).rejects.toThrow(IndexCorruptError);
+    await expect(FlatIndex.load(join(dir, 'missing'))).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(loadVectorIndex(join(dir, 'missing'))).rejects.toThrow(IndexCorruptError);
   });
 });
