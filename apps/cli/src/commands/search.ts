@@ -1,0 +1,51 @@
+import { ConfigError, Pipeline, openBeirDataset } from '@quarry/core';
+import { intOption, parseCommandArgs, pluginOptions, type OptionSpecs } from '../args.js';
+import { buildOrLoadPipeline } from '../cache.js';
+import { resolvePipeline } from '../pipelines.js';
+import { progressBar } from '../progress.js';
+import type { Command } from './command.js';
+
+const specs: OptionSpecs = {
+  index: { type: 'string', description: 'a folder written by `quarry index`', valueName: 'DIR' },
+  dataset: { type: 'string', description: 'or: a BEIR folder to build (and cache) the pipeline from', valueName: 'DIR' },
+  pipeline: { type: 'string', default: 'bm25', description: 'with --dataset: pipeline name or file (default bm25)', valueName: 'NAME|FILE' },
+  k: { type: 'string', default: '10', description: 'number of hits (default 10)', valueName: 'N' },
+  json: { type: 'boolean', description: 'print one JSON object {query, hits:[{id,score,title}], ...}' },
+  'no-cache': { type: 'boolean', description: 'with --dataset: do not use or write the pipeline cache' },
+  quiet: { type: 'boolean', description: 'no progress output' },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+export const searchCommand: Command = {
+  name: 'search',
+  usage: 'quarry search (--index DIR | --dataset DIR --pipeline NAME|FILE) [--k 10] [--json] "query"',
+  summary: 'Search a saved index, or a dataset through a (cached) pipeline, and print the top hits.',
+  specs: (registry) => ({ ...specs, ...pluginOptions(registry) }),
+  async run(argv, { registry, out, signal }) {
+    const { values, positionals } = parseCommandArgs(argv, this.specs(registry), registry);
+    const text = positionals.join(' ').trim();
+    if (!text) throw new ConfigError('quarry search needs the query text as an argument, e.g. quarry search --index DIR "my query".');
+    if (!values['index'] === !values['dataset']) throw new ConfigError('quarry search needs exactly one of --index DIR or --dataset DIR.');
+    const k = intOption(values, 'k', 10);
+    const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
+    let pipeline: Pipeline;
+    if (values['index']) {
+      pipeline = await Pipeline.load(String(values['index']), registry, { signal });
+    } else {
+      const config = resolvePipeline(String(values['pipeline']), registry, values);
+      pipeline = (await buildOrLoadPipeline(openBeirDataset(String(values['dataset'])), config, registry, { useCache: !values['no-cache'], onProgress: bar, signal })).pipeline;
+    }
+    bar.done();
+    const hits = await pipeline.search({ id: 'q', text }, { k, signal });
+    if (values['json']) {
+      out(JSON.stringify({ query: text, pipeline: pipeline.name, k, hits: hits.map((h) => ({ id: h.id, score: h.score, title: pipeline.docs.get(h.id)?.title ?? null, ...(h.explain ? { explain: h.explain } : {}) })) }));
+      return;
+    }
+    hits.forEach((h, i) => {
+      const doc = pipeline.docs.get(h.id);
+      const label = doc?.title || (doc?.text ?? '').slice(0, 80);
+      out(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}  ${label}`);
+    });
+    if (hits.length === 0) out('(no hits)');
+  },
+};

@@ -1,0 +1,6 @@
+export { main, commands, type MainIO } from './main.js';
+export { builtinPipelines, availablePipelines, resolvePipeline } from './pipelines.js';
+export { defaultRegistry, bundledPlugins } from './plugins.js';
+export { runEvaluation, REPORTED_METRICS, type EvalReport } from './evaluation.js';
+export { buildOrLoadPipeline, cacheRoot, pipelineCacheKey } from './cache.js';
+export { bundledDataset } from './commands/demo.js';

@@ -1,0 +1,56 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { extname } from 'node:path';
+import { ConfigError, parsePipelineConfig, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
+import { parse as parseYaml } from 'yaml';
+
+/** Pipelines available by name. Each is a plain config, the same a user could write to a file. */
+export const builtinPipelines: Record<string, PipelineConfigInput> = {
+  bm25: {
+    name: 'bm25',
+    description: "Lucene BM25 (k1=0.9, b=0.4) with Lucene's English analyzer, title + text (Anserini 'flat').",
+    retrievers: [{ plugin: 'bm25' }],
+  },
+};
+
+/** Names of built-in pipelines whose plugins are all registered. */
+export function availablePipelines(registry: PluginRegistry): string[] {
+  return Object.entries(builtinPipelines)
+    .filter(([, cfg]) => cfg.retrievers.every((r) => registry.has('retriever', r.plugin)) && (!cfg.reranker || registry.has('reranker', cfg.reranker.plugin)) && (!cfg.rewriter || registry.has('rewriter', cfg.rewriter.plugin)))
+    .map(([name]) => name);
+}
+
+/**
+ * Resolves `--pipeline NAME|FILE` to a validated config, then applies plugin CLI
+ * flags (e.g. `--k1 1.2`) to every stage whose plugin declares them.
+ */
+export function resolvePipeline(spec: string, registry: PluginRegistry, flags: Record<string, unknown> = {}): PipelineConfig {
+  let raw: unknown;
+  if (builtinPipelines[spec]) raw = structuredClone(builtinPipelines[spec]);
+  else if (existsSync(spec)) {
+    const text = readFileSync(spec, 'utf8');
+    try {
+      raw = ['.yaml', '.yml'].includes(extname(spec)) ? parseYaml(text) : JSON.parse(text);
+    } catch (error) {
+      throw new ConfigError(`Could not parse pipeline file ${spec}: ${(error as Error).message}`);
+    }
+  } else {
+    throw new ConfigError(`Unknown pipeline "${spec}". Use one of: ${availablePipelines(registry).join(', ')}, or the path of a JSON/YAML pipeline file.`);
+  }
+  const config = parsePipelineConfig(raw);
+  applyPluginFlags(config, registry, flags);
+  return parsePipelineConfig(config, registry);
+}
+
+function applyPluginFlags(config: PipelineConfig, registry: PluginRegistry, flags: Record<string, unknown>): void {
+  const stages = [
+    ...config.retrievers.map((s) => ['retriever', s] as const),
+    ...(config.rewriter ? [['rewriter', config.rewriter] as const] : []),
+    ...(config.reranker ? [['reranker', config.reranker] as const] : []),
+  ];
+  for (const [kind, stage] of stages) {
+    const plugin = registry.get(kind, stage.plugin);
+    for (const opt of plugin.cliOptions ?? []) {
+      if (flags[opt.flag] !== undefined) stage.options[opt.option] = flags[opt.flag];
+    }
+  }
+}
