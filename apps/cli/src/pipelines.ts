@@ -10,6 +10,30 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
     description: "Lucene BM25 (k1=0.9, b=0.4) with Lucene's English analyzer, title + text (Anserini 'flat').",
     retrievers: [{ plugin: 'bm25' }],
   },
+  dense: {
+    name: 'dense',
+    description: "Quarry's own static encoder (trained on SciFact train + corpus pairs), exact cosine search.",
+    retrievers: [{ plugin: 'dense' }],
+  },
+  'dense-hnsw': {
+    name: 'dense-hnsw',
+    description: 'The own encoder over an HNSW index (M=16, efConstruction=200, ef=64).',
+    retrievers: [{ plugin: 'dense', options: { index: 'hnsw' } }],
+  },
+  hybrid: {
+    name: 'hybrid',
+    description: 'bm25 + dense, reciprocal rank fusion (k=60) over each top 100.',
+    retrievers: [{ plugin: 'bm25' }, { plugin: 'dense' }],
+    fusion: { method: 'rrf', k: 60 },
+    depth: 100,
+  },
+  'hybrid-fusion': {
+    name: 'hybrid-fusion',
+    description: 'bm25 + dense, min-max normalised score fusion (1:1) over each top 100.',
+    retrievers: [{ plugin: 'bm25' }, { plugin: 'dense' }],
+    fusion: { method: 'weighted', normalization: 'minmax' },
+    depth: 100,
+  },
 };
 
 /** Names of built-in pipelines whose plugins are all registered. */

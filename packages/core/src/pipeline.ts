@@ -34,7 +34,7 @@ export const pipelineConfigSchema = z.object({
   rewriter: stageSchema.optional(),
   fusion: fusionSchema.optional(),
   reranker: stageSchema.extend({ depth: z.number().int().positive().default(100) }).optional(),
-  /** Candidates each retriever returns before fusion and reranking. */
+  /** Candidates each retriever contributes to fusion (pipelines with several retrievers). */
   depth: z.number().int().positive().default(1000),
 });
 
@@ -131,7 +131,8 @@ export class Pipeline implements Retriever {
   async searchBatch(queries: readonly (Query | string)[], options: SearchOptions = {}): Promise<Hit[][]> {
     const k = options.k ?? 10;
     const { signal, filter } = options;
-    const depth = Math.max(this.config.depth, k, this.config.reranker?.depth ?? 0);
+    // Candidates the fused first stage must deliver: the top k, or more for the reranker.
+    const depth = Math.max(k, this.config.reranker?.depth ?? 0);
     let asked = queries.map((q, i) => (typeof q === 'string' ? { id: String(i), text: q } : q));
     const explains: (Record<string, unknown> | undefined)[] = asked.map(() => undefined);
 
@@ -181,8 +182,9 @@ class FusedRetriever implements Retriever {
   async searchBatch(queries: readonly (Query | string)[], options: SearchOptions = {}): Promise<Hit[][]> {
     const k = options.k ?? 10;
     if (this.retrievers.length === 1) return this.retrievers[0]!.searchBatch(queries, options);
-    const depth = Math.max(k, this.config.depth);
-    const perRetriever = await Promise.all(this.retrievers.map((r) => r.searchBatch(queries, { ...options, k: depth })));
+    // Each retriever contributes exactly `depth` candidates, whatever k the caller asks for,
+    // so a fused ranking means the same thing in `search --k 10` and `eval --k 1000`.
+    const perRetriever = await Promise.all(this.retrievers.map((r) => r.searchBatch(queries, { ...options, k: this.config.depth })));
     const fusion = this.config.fusion ?? { method: 'rrf' as const, k: 60 };
     return queries.map((_, qi) => {
       const rankings = perRetriever.map((lists) => lists[qi]!);

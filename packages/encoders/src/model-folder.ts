@@ -1,0 +1,110 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MANIFEST_FILE, openIndexDir, z } from '@quarry/core';
+import { ModelInvalidError } from './errors.js';
+
+/** The small config file beside `model.onnx` and `tokenizer.json`. */
+export const ENCODER_CONFIG_FILE = 'quarry-encoder.json';
+export const MODEL_FORMAT = 'quarry-encoder';
+export const MODEL_FORMAT_VERSION = 1;
+
+const ownModelSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('static'),
+    dim: z.number().int().positive(),
+    rows: z.number().int().positive(),
+    vocabSize: z.number().int().positive(),
+    learnWeights: z.boolean(),
+    tfExponent: z.number().positive().max(1).optional(),
+  }),
+  z.object({
+    type: z.literal('contextual'),
+    dim: z.number().int().positive(),
+    rows: z.number().int().positive(),
+    vocabSize: z.number().int().positive(),
+    learnWeights: z.boolean(),
+    tfExponent: z.number().positive().max(1).optional(),
+    hidden: z.number().int().positive(),
+    kernel: z.number().int().positive(),
+  }),
+]);
+
+export const encoderConfigSchema = z.object({
+  /** How token vectors become one text vector: first token, masked mean, or none (the output is already pooled). */
+  pooling: z.enum(['cls', 'mean', 'none']).default('mean'),
+  /** L2-normalise text vectors (and token vectors). */
+  normalize: z.boolean().default(true),
+  queryPrefix: z.string().default(''),
+  documentPrefix: z.string().default(''),
+  /** Token budget per text, special tokens included. */
+  maxLength: z.number().int().positive().default(512),
+  /** Graph output to read for text vectors (rank 3 for cls/mean, rank 2 for none). Default: detected. */
+  output: z.string().optional(),
+  /** Graph output to read for token vectors (rank 3). Default: detected. */
+  tokenOutput: z.string().optional(),
+  addSpecialTokens: z.boolean().default(true),
+  /** Matryoshka prefix dimensions the model was trained for (informational). */
+  matryoshkaDims: z.array(z.number().int().positive()).optional(),
+  name: z.string().optional(),
+  description: z.string().optional(),
+  /** Present for Quarry's own models: lets `loadEncoder` run them in TypeScript. */
+  model: ownModelSchema.optional(),
+  /** Free-form provenance (training command, data, seed). */
+  training: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type EncoderConfig = z.output<typeof encoderConfigSchema>;
+export type EncoderConfigInput = z.input<typeof encoderConfigSchema>;
+
+export interface ModelFolder {
+  dir: string;
+  modelFile: string;
+  tokenizerDir: string;
+  config: EncoderConfig;
+  /** Whether quarry-encoder.json was present (otherwise defaults were used). */
+  hasConfig: boolean;
+}
+
+/**
+ * Checks a model folder: `model.onnx` (external data beside it is fine), `tokenizer.json`,
+ * and `quarry-encoder.json` (optional for plain Hugging Face exports; defaults apply).
+ * Folders written by Quarry carry a manifest whose checksums are verified.
+ */
+export async function openModelFolder(dir: string, overrides: Partial<EncoderConfigInput> = {}): Promise<ModelFolder> {
+  if (!existsSync(dir)) throw new ModelInvalidError(dir, 'model folder not found; expected a folder with model.onnx, tokenizer.json and quarry-encoder.json.');
+  if (existsSync(join(dir, MANIFEST_FILE))) {
+    try {
+      await openIndexDir(dir, MODEL_FORMAT, [MODEL_FORMAT_VERSION]);
+    } catch (error) {
+      throw new ModelInvalidError(join(dir, MANIFEST_FILE), (error as Error).message, {}, { cause: error });
+    }
+  }
+  const modelFile = join(dir, 'model.onnx');
+  if (!existsSync(modelFile)) {
+    const alt = join(dir, 'onnx', 'model.onnx');
+    if (!existsSync(alt)) throw new ModelInvalidError(modelFile, 'missing; expected the ONNX export of the model (model.onnx, or onnx/model.onnx).');
+  }
+  const file = existsSync(modelFile) ? modelFile : join(dir, 'onnx', 'model.onnx');
+  if (!existsSync(join(dir, 'tokenizer.json'))) throw new ModelInvalidError(join(dir, 'tokenizer.json'), 'missing; the model folder needs the tokenizer.json exported with the model.');
+  const configFile = join(dir, ENCODER_CONFIG_FILE);
+  const hasConfig = existsSync(configFile);
+  let raw: unknown = {};
+  if (hasConfig) {
+    try {
+      raw = JSON.parse(readFileSync(configFile, 'utf8'));
+    } catch (error) {
+      throw new ModelInvalidError(configFile, `is not valid JSON (${(error as Error).message}).`);
+    }
+  }
+  const merged = { ...(raw as Record<string, unknown>), ...stripUndefined(overrides) };
+  const parsed = encoderConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ModelInvalidError(configFile, `invalid encoder config (${issues}).`);
+  }
+  return { dir, modelFile: file, tokenizerDir: dir, config: parsed.data, hasConfig };
+}
+
+function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,313 @@
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import { throwIfAborted, type EncodeOptions, type Encoder, type Matrix, type RaggedMatrix, type TokenEncoder } from '@quarry/core';
+import { ModelInvalidError } from './errors.js';
+import { halfArrayToFloat32 } from './half.js';
+import { openModelFolder, type EncoderConfig, type EncoderConfigInput, type ModelFolder } from './model-folder.js';
+import { TextTokenizer } from './tokenizer.js';
+import { matrix, normalizeInPlace, packRagged, resolveDim, textsArray } from './vectors.js';
+
+export interface OnnxEncoderOptions extends Partial<EncoderConfigInput> {
+  /** onnxruntime intra-op threads (default: all cores, at most 4). */
+  threads?: number;
+  /** Texts per inference call (default 32); batches are length-sorted and padded to their longest text. */
+  batchSize?: number;
+  /** Use the fast WordPiece path where the tokenizer allows (default true). */
+  fastTokenizer?: boolean;
+}
+
+const ID_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'] as const;
+const TEXT_OUTPUTS = ['sentence_embedding', 'last_hidden_state', 'token_embeddings'];
+const TOKEN_OUTPUTS = ['token_embeddings', 'last_hidden_state'];
+
+type IdInput = (typeof ID_INPUTS)[number];
+
+interface OutputInfo {
+  name: string;
+  rank: number;
+}
+
+interface BatchResult {
+  /** Row indices (into the caller's texts) of this batch, in batch order. */
+  items: number[];
+  /** Token counts of each item (special tokens included). */
+  lengths: number[];
+  /** Float32 output values and their dims. */
+  data: Float32Array;
+  dims: number[];
+}
+
+/**
+ * A loaded ONNX model with its tokenizer and config; shared by OnnxEncoder and
+ * OnnxTokenEncoder. Validates the graph's inputs and outputs when loading, so a wrong
+ * folder fails early with a message that names the offending file or tensor.
+ */
+export class OnnxModel {
+  readonly folder: ModelFolder;
+  readonly config: EncoderConfig;
+  readonly tokenizer: TextTokenizer;
+  readonly session: ort.InferenceSession;
+  readonly batchSize: number;
+  readonly #inputs: Map<IdInput, 'int64' | 'int32'>;
+  readonly #maxId: number | undefined;
+
+  private constructor(folder: ModelFolder, tokenizer: TextTokenizer, session: ort.InferenceSession, inputs: Map<IdInput, 'int64' | 'int32'>, batchSize: number) {
+    this.folder = folder;
+    this.config = folder.config;
+    this.tokenizer = tokenizer;
+    this.session = session;
+    this.#inputs = inputs;
+    this.batchSize = batchSize;
+    this.#maxId = folder.config.model?.vocabSize;
+  }
+
+  static async load(dir: string, options: OnnxEncoderOptions = {}): Promise<OnnxModel> {
+    const { threads, batchSize, fastTokenizer, ...overrides } = options;
+    const folder = await openModelFolder(dir, overrides);
+    const tokenizer = TextTokenizer.fromDir(folder.tokenizerDir, { fast: fastTokenizer ?? true });
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(folder.modelFile, {
+        intraOpNumThreads: threads ?? Math.min(4, availableParallelism()),
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+      });
+    } catch (error) {
+      throw new ModelInvalidError(folder.modelFile, `onnxruntime could not load it (${(error as Error).message}).`, {}, { cause: error });
+    }
+    const inputs = new Map<IdInput, 'int64' | 'int32'>();
+    const names = session.inputNames;
+    if (!names.includes('input_ids')) {
+      throw new ModelInvalidError(folder.modelFile, `has no graph input "input_ids" (its inputs: ${names.join(', ') || 'none'}); expected input_ids [batch, sequence] and optionally attention_mask, token_type_ids, position_ids.`, { inputs: names });
+    }
+    for (const meta of session.inputMetadata) {
+      if (!(ID_INPUTS as readonly string[]).includes(meta.name)) {
+        throw new ModelInvalidError(folder.modelFile, `has an unexpected graph input "${meta.name}"; an encoder takes input_ids and optionally ${ID_INPUTS.slice(1).join(', ')}.`, { input: meta.name });
+      }
+      const type = meta.isTensor ? meta.type : 'non-tensor';
+      if (type !== 'int64' && type !== 'int32') {
+        throw new ModelInvalidError(folder.modelFile, `graph input "${meta.name}" has type ${type}; expected int64 (or int32) token ids/masks.`, { input: meta.name, type });
+      }
+      if (meta.isTensor && meta.shape.length !== 0 && meta.shape.length !== 2) {
+        throw new ModelInvalidError(folder.modelFile, `graph input "${meta.name}" has rank ${meta.shape.length}; expected rank 2 [batch, sequence].`, { input: meta.name });
+      }
+      inputs.set(meta.name as IdInput, type);
+    }
+    const model = new OnnxModel(folder, tokenizer, session, inputs, batchSize ?? 32);
+    return model;
+  }
+
+  /** Picks and checks a graph output: `wanted` if set, else the first present of `candidates`. */
+  resolveOutput(wanted: string | undefined, candidates: readonly string[], ranks: readonly number[], purpose: string): OutputInfo {
+    const outputs = this.session.outputMetadata;
+    const describe = (): string => outputs.map((o) => (o.isTensor ? `${o.name} [${o.shape.join(', ')}] ${o.type}` : o.name)).join('; ');
+    const name = wanted ?? candidates.find((c) => this.session.outputNames.includes(c));
+    if (name === undefined) {
+      throw new ModelInvalidError(
+        this.folder.modelFile,
+        `has no output usable for ${purpose}: expected one of ${candidates.join(', ')} (or set "output" in quarry-encoder.json); its outputs: ${describe()}. A model that only outputs logits can be fixed with exposeGraphOutput().`,
+        { outputs: this.session.outputNames },
+      );
+    }
+    const meta = outputs.find((o) => o.name === name);
+    if (!meta) throw new ModelInvalidError(this.folder.modelFile, `has no output named "${name}" (configured in quarry-encoder.json); its outputs: ${describe()}.`, { output: name });
+    if (!meta.isTensor || (meta.type !== 'float32' && meta.type !== 'float16')) {
+      throw new ModelInvalidError(this.folder.modelFile, `output "${name}" has type ${meta.isTensor ? meta.type : 'non-tensor'}; expected float32 or float16.`, { output: name });
+    }
+    const rank = meta.shape.length;
+    if (rank !== 0 && !ranks.includes(rank)) {
+      throw new ModelInvalidError(
+        this.folder.modelFile,
+        `output "${name}" has rank ${rank} [${meta.shape.join(', ')}]; ${purpose} with pooling "${this.config.pooling}" expects rank ${ranks.join(' or ')} (${ranks.includes(3) ? '[batch, sequence, hidden]' : '[batch, dim]'}).`,
+        { output: name, rank },
+      );
+    }
+    return { name, rank };
+  }
+
+  /** Tokenises (with the role's prefix), sorts by length, runs length-homogeneous padded batches. */
+  async run(texts: readonly string[], options: EncodeOptions, output: OutputInfo, onBatch: (batch: BatchResult) => void): Promise<void> {
+    const prefix = options.role === 'query' ? this.config.queryPrefix : this.config.documentPrefix;
+    const ids = texts.map((t) => this.tokenizer.encode(prefix + t, { maxLength: this.config.maxLength, addSpecialTokens: this.config.addSpecialTokens }));
+    if (this.#maxId !== undefined) {
+      for (const [i, seq] of ids.entries()) for (const id of seq) if (id >= this.#maxId) throw new ModelInvalidError(this.folder.modelFile, `token id ${id} of text ${i} is outside the model's vocabulary (${this.#maxId}); tokenizer.json does not belong to this model.`);
+    }
+    const order = ids.map((_, i) => i).sort((a, b) => ids[a]!.length - ids[b]!.length || a - b);
+    for (let start = 0; start < order.length; start += this.batchSize) {
+      throwIfAborted(options.signal, 'encoding');
+      const items = order.slice(start, start + this.batchSize);
+      const lengths = items.map((i) => ids[i]!.length);
+      const L = Math.max(1, ...lengths);
+      const B = items.length;
+      const feeds: Record<string, ort.Tensor> = {};
+      for (const [name, type] of this.#inputs) {
+        // int64 tensors are filled through an Int32 view (low word = value, high word = 0;
+        // every value here is a small non-negative integer) instead of one BigInt per element.
+        const big = type === 'int64' ? new BigInt64Array(B * L) : undefined;
+        const values = big ? new Int32Array(big.buffer) : new Int32Array(B * L);
+        const stride = big ? 2 : 1;
+        items.forEach((item, b) => {
+          const seq = ids[item]!;
+          const row = b * L;
+          for (let t = 0; t < L; t++) {
+            const inside = t < seq.length;
+            values[(row + t) * stride] =
+              name === 'input_ids' ? (inside ? seq[t]! : this.tokenizer.padId) : name === 'attention_mask' ? (inside ? 1 : 0) : name === 'position_ids' ? t : 0;
+          }
+        });
+        feeds[name] = big ? new ort.Tensor('int64', big, [B, L]) : new ort.Tensor('int32', values, [B, L]);
+      }
+      let result: ort.InferenceSession.ReturnType;
+      try {
+        result = await this.session.run(feeds, [output.name]);
+      } catch (error) {
+        throw new ModelInvalidError(this.folder.modelFile, `inference failed (${(error as Error).message}). Check that tokenizer.json belongs to this model (token ids within its vocabulary).`, {}, { cause: error });
+      }
+      const tensor = result[output.name]!;
+      const dims = tensor.dims.map(Number);
+      if (dims.length !== output.rank && output.rank !== 0) {
+        throw new ModelInvalidError(this.folder.modelFile, `output "${output.name}" came back with rank ${dims.length}, expected ${output.rank}.`);
+      }
+      const data = tensor.type === 'float16' ? halfArrayToFloat32(tensor.data as Uint16Array) : (tensor.data as Float32Array);
+      onBatch({ items, lengths, data, dims });
+    }
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/**
+ * Text vectors from an ONNX model folder (Hugging Face export or Quarry's own):
+ * pooling `cls` (first token), `mean` (masked mean over tokens) or `none` (the graph
+ * already outputs [batch, dim]); optional L2 normalisation; Matryoshka `dim` keeps a
+ * prefix of each vector (re-normalised).
+ */
+export class OnnxEncoder implements Encoder {
+  readonly dim: number;
+  readonly model: OnnxModel;
+  readonly #output: OutputInfo;
+
+  private constructor(model: OnnxModel, output: OutputInfo, dim: number) {
+    this.model = model;
+    this.#output = output;
+    this.dim = dim;
+  }
+
+  static async load(dir: string, options: OnnxEncoderOptions = {}): Promise<OnnxEncoder> {
+    const model = await OnnxModel.load(dir, options);
+    return OnnxEncoder.fromModel(model);
+  }
+
+  static async fromModel(model: OnnxModel): Promise<OnnxEncoder> {
+    const pooled = model.config.pooling === 'none';
+    const candidates = pooled ? ['sentence_embedding', 'pooler_output', 'embeddings'] : TEXT_OUTPUTS.filter((o) => o !== 'sentence_embedding');
+    const output = model.resolveOutput(model.config.output, candidates, pooled ? [2] : [3], 'text vectors');
+    const probe = new OnnxEncoder(model, output, 0);
+    const dim = (await probe.#encodeFull(['dimension probe'], { role: 'document' })).cols;
+    return new OnnxEncoder(model, output, dim);
+  }
+
+  async #encodeFull(texts: readonly string[], options: EncodeOptions): Promise<Matrix> {
+    const pooling = this.model.config.pooling;
+    let out: Float32Array | undefined;
+    let cols = 0;
+    await this.model.run(texts, options, this.#output, ({ items, lengths, data, dims }) => {
+      const rank = dims.length;
+      if (pooling === 'none' ? rank !== 2 : rank !== 3) {
+        throw new ModelInvalidError(this.model.folder.modelFile, `output "${this.#output.name}" has rank ${rank}; pooling "${pooling}" expects rank ${pooling === 'none' ? 2 : 3}.`);
+      }
+      const H = dims[rank - 1]!;
+      if (!out) {
+        cols = H;
+        out = new Float32Array(texts.length * H);
+      }
+      const L = rank === 3 ? dims[1]! : 1;
+      items.forEach((item, b) => {
+        const o = item * H;
+        if (pooling === 'none') out!.set(data.subarray(b * H, (b + 1) * H), o);
+        else if (pooling === 'cls') out!.set(data.subarray(b * L * H, b * L * H + H), o);
+        else {
+          const n = lengths[b]!;
+          for (let t = 0; t < n; t++) {
+            const base = (b * L + t) * H;
+            for (let j = 0; j < H; j++) out![o + j]! += data[base + j]!;
+          }
+          if (n > 0) for (let j = 0; j < H; j++) out![o + j]! /= n;
+        }
+      });
+    });
+    return matrix(texts.length, cols, out ?? new Float32Array(0));
+  }
+
+  async encode(texts: readonly string[], options: EncodeOptions): Promise<Matrix> {
+    textsArray(texts);
+    const dim = resolveDim(options.dim, this.dim);
+    if (texts.length === 0) return matrix(0, dim);
+    const full = await this.#encodeFull(texts, options);
+    const data = dim === full.cols ? full.data : new Float32Array(texts.length * dim);
+    if (dim !== full.cols) for (let i = 0; i < texts.length; i++) data.set(full.data.subarray(i * full.cols, i * full.cols + dim), i * dim);
+    if (this.model.config.normalize) for (let i = 0; i < texts.length; i++) normalizeInPlace(data, i * dim, dim);
+    return matrix(texts.length, dim, data);
+  }
+
+  release(): Promise<void> {
+    return this.model.release();
+  }
+}
+
+/** One vector per token (late interaction, e.g. ColBERT) from an ONNX model's rank-3 output; padding is dropped. */
+export class OnnxTokenEncoder implements TokenEncoder {
+  readonly dim: number;
+  readonly model: OnnxModel;
+  readonly #output: OutputInfo;
+
+  private constructor(model: OnnxModel, output: OutputInfo, dim: number) {
+    this.model = model;
+    this.#output = output;
+    this.dim = dim;
+  }
+
+  static async load(dir: string, options: OnnxEncoderOptions = {}): Promise<OnnxTokenEncoder> {
+    return OnnxTokenEncoder.fromModel(await OnnxModel.load(dir, options));
+  }
+
+  static async fromModel(model: OnnxModel): Promise<OnnxTokenEncoder> {
+    const output = model.resolveOutput(model.config.tokenOutput, TOKEN_OUTPUTS, [3], 'token vectors');
+    const probe = new OnnxTokenEncoder(model, output, 0);
+    const dim = (await probe.#encodeFull(['dimension probe'], { role: 'document' })).dim;
+    return new OnnxTokenEncoder(model, output, dim);
+  }
+
+  async #encodeFull(texts: readonly string[], options: EncodeOptions): Promise<RaggedMatrix> {
+    const parts: Float32Array[] = new Array(texts.length);
+    let H = 0;
+    await this.model.run(texts, options, this.#output, ({ items, lengths, data, dims }) => {
+      if (dims.length !== 3) throw new ModelInvalidError(this.model.folder.modelFile, `output "${this.#output.name}" has rank ${dims.length}; token vectors need rank 3 [batch, sequence, hidden].`);
+      const L = dims[1]!;
+      H = dims[2]!;
+      items.forEach((item, b) => {
+        parts[item] = data.slice(b * L * H, (b * L + lengths[b]!) * H);
+      });
+    });
+    return packRagged(parts, H);
+  }
+
+  async encodeTokens(texts: readonly string[], options: EncodeOptions): Promise<RaggedMatrix> {
+    textsArray(texts);
+    const dim = resolveDim(options.dim, this.dim);
+    if (texts.length === 0) return { dim, offsets: new Int32Array(1), data: new Float32Array(0) };
+    const full = await this.#encodeFull(texts, options);
+    const rows = full.offsets[texts.length]!;
+    const data = dim === full.dim ? full.data : new Float32Array(rows * dim);
+    if (dim !== full.dim) for (let r = 0; r < rows; r++) data.set(full.data.subarray(r * full.dim, r * full.dim + dim), r * dim);
+    if (this.model.config.normalize) for (let r = 0; r < rows; r++) normalizeInPlace(data, r * dim, dim);
+    return { dim, offsets: full.offsets, data };
+  }
+
+  release(): Promise<void> {
+    return this.model.release();
+  }
+}
