@@ -2,20 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/index.js';
+import { cli, scifact, useTemporaryCache } from './helpers.js';
 
-const scifact = join(__dirname, '../../../datasets/scifact');
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
-
-beforeAll(() => {
-  process.env['QUARRY_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'quarry-cli-cache-'));
-});
+beforeAll(useTemporaryCache);
 
 describe('quarry CLI', () => {
   it('prints usage and per-command help that includes plugin flags', async () => {

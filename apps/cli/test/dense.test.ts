@@ -2,25 +2,14 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/index.js';
-
-const scifact = join(__dirname, '../../../datasets/scifact');
-
-async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+import { cli, scifact, useTemporaryCache } from './helpers.js';
 const evalJson = async (...argv: string[]) => {
   const r = await cli('eval', '--dataset', scifact, '--json', ...argv);
   expect(r.err).toBe('');
   return JSON.parse(r.out) as { metrics: Record<string, number>; pipeline: string };
 };
 
-beforeAll(() => {
-  process.env['QUARRY_CACHE_DIR'] = mkdtempSync(join(tmpdir(), 'quarry-cli-cache-'));
-});
+beforeAll(useTemporaryCache);
 
 describe('dense and hybrid pipelines through the CLI (shipped model)', () => {
   it('reproduces the encoders package figures on test-unseen (Pyserini-style pins)', async () => {

@@ -3,21 +3,16 @@
 // with a seeded PRNG so it is a near-duplicate, not an exact one: 10% of the words are
 // dropped and another 10% of positions are shuffled among themselves. Queries and qrels
 // stay SciFact's, so the copies act as distractors (judged docs are the originals only).
+import { SeededRandom } from '@quarry/core';
 import { fileURLToPath } from 'node:url';
 import { loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
 
 export const DATASET_DIR = fileURLToPath(new URL('../../../datasets/scifact', import.meta.url));
 
-/** mulberry32: a small, fast, seeded PRNG (deterministic corpora across runs and machines). */
+/** mulberry32 through core's SeededRandom (deterministic corpora across runs and machines). */
 export function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 function perturb(text, rand) {

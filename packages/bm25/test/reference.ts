@@ -1,5 +1,6 @@
 // Independent reference implementations for the tests: plain double-precision BM25 as the
 // formulas read, and Lucene's SmallFloat transcribed from the Java source on BigInt.
+import { SeededRandom } from '@quarry/core';
 
 export function refLongToInt4(i: bigint): number {
   const numBits = i === 0n ? 0 : i.toString(2).length;
@@ -51,14 +52,8 @@ export function referenceBm25(docs: readonly RefDoc[], query: readonly string[],
   return scores;
 }
 
-/** mulberry32, for deterministic test corpora. */
+/** A seeded uniform generator (core's SeededRandom, mulberry32), so every test sees the same data. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }

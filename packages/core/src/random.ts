@@ -7,10 +7,10 @@ export class SeededRandom {
   #spare: number | undefined;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0 || 0x9e3779b9;
+    this.#state = seed >>> 0;
   }
 
-  /** Uniform in [0, 1). */
+  /** Uniform in [0, 1) (mulberry32). */
   next(): number {
     let t = (this.#state = (this.#state + 0x6d2b79f5) >>> 0);
     t = Math.imul(t ^ (t >>> 15), t | 1);

@@ -6,6 +6,7 @@
 // vectors every child generates. Writes the "vector" section of BENCHMARKS.md.
 //
 // Options (for quick trials): --sizes 10000,30000  --queries 1000  --no-write
+import { SeededRandom } from '@quarry/core';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -171,15 +172,10 @@ function fastest(fn) {
 
 // --- seeded synthetic data -------------------------------------------------
 
+/** mulberry32 through core's SeededRandom (deterministic corpora across runs and machines). */
 function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 function gaussianSource(seed) {

@@ -2,19 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SeededRandom } from '@quarry/core';
 import type { Hit, Matrix } from '@quarry/core';
 import { afterEach } from 'vitest';
 
-/** mulberry32: a small seeded PRNG so every test sees the same data. */
+/** A seeded uniform generator (core's SeededRandom, mulberry32), so every test sees the same data. */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new SeededRandom(seed);
+  return () => random.next();
 }
 
 export function gaussian(random: () => number): () => number {
