@@ -103,22 +103,11 @@ export class StaticModel implements TrainableModel {
   }
 
   #poolSimd(simd: SimdPooler, ids: Int32Array, out: Float32Array, offset: number): void {
-    const map = this.mapping;
-    const vocab = map.length;
-    const TW = this.tokenWeights;
     const W = this.weights;
     const tf = this.tf;
-    const bag = (this.#bag ??= new Float64Array(this.config.rows));
-    let touched = this.#touched;
-    if (!touched || touched.length < ids.length) touched = this.#touched = new Int32Array(Math.max(ids.length, 512));
-    let nt = 0;
-    for (let t = 0; t < ids.length; t++) {
-      const id = ids[t]!;
-      const r = id >= 0 && id < vocab ? map[id]! : -1;
-      if (r < 0) continue;
-      if (bag[r] === 0) touched[nt++] = r;
-      bag[r]! += TW ? TW[id]! : 1;
-    }
+    const nt = this.#fillBag(ids);
+    const bag = this.#bag!;
+    const touched = this.#touched!;
     simd.reset();
     const rows = simd.rows;
     const weights = simd.weights;
@@ -148,17 +137,14 @@ export class StaticModel implements TrainableModel {
   #touched: Int32Array | undefined;
 
   /**
-   * acc += sum over tokens of weight * row. Tokens are first gathered into a bag of rows
-   * (a text repeats many tokens), then each distinct row is added once, 8 lanes at a time.
+   * Counts the text's tokens per embedding row into the scratch bag (weighted by the learned
+   * token weights) and lists the distinct rows in `#touched`; returns how many. Callers reset
+   * each bag entry they read, so the scratch is clean for the next text.
    */
-  #sum(ids: Int32Array, acc: Float64Array): void {
-    const d = this.dim;
-    const E = this.embeddings;
-    const W = this.weights;
+  #fillBag(ids: Int32Array): number {
     const map = this.mapping;
     const vocab = map.length;
     const TW = this.tokenWeights;
-    const tf = this.tf;
     const bag = (this.#bag ??= new Float64Array(this.config.rows));
     let touched = this.#touched;
     if (!touched || touched.length < ids.length) touched = this.#touched = new Int32Array(Math.max(ids.length, 512));
@@ -170,6 +156,21 @@ export class StaticModel implements TrainableModel {
       if (bag[r] === 0) touched[nt++] = r;
       bag[r]! += TW ? TW[id]! : 1;
     }
+    return nt;
+  }
+
+  /**
+   * acc += sum over tokens of weight * row. Tokens are first gathered into a bag of rows
+   * (a text repeats many tokens), then each distinct row is added once, 8 lanes at a time.
+   */
+  #sum(ids: Int32Array, acc: Float64Array): void {
+    const d = this.dim;
+    const E = this.embeddings;
+    const W = this.weights;
+    const tf = this.tf;
+    const nt = this.#fillBag(ids);
+    const bag = this.#bag!;
+    const touched = this.#touched!;
     const d8 = d - (d % 8);
     for (let k = 0; k < nt; k++) {
       const r = touched[k]!;
