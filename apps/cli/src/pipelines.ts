@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { ConfigError, parsePipelineConfig, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
 import { parse as parseYaml } from 'yaml';
+import { registerExternalPlugins } from './external-plugins.js';
 
 /** Pipelines available by name. Each is a plain config, the same a user could write to a file. */
 export const builtinPipelines: Record<string, PipelineConfigInput> = {
@@ -47,11 +48,13 @@ export function availablePipelines(registry: PluginRegistry): string[] {
  * Resolves `--pipeline NAME|FILE` to a validated config, then applies plugin CLI
  * flags (e.g. `--k1 1.2`) to every stage whose plugin declares them.
  */
-export function resolvePipeline(spec: string, registry: PluginRegistry, flags: Record<string, unknown> = {}): PipelineConfig {
+export async function resolvePipeline(spec: string, registry: PluginRegistry, flags: Record<string, unknown> = {}): Promise<PipelineConfig> {
   let raw: unknown;
+  let fileDir: string | undefined;
   if (builtinPipelines[spec]) raw = structuredClone(builtinPipelines[spec]);
   else if (existsSync(spec)) {
     const text = readFileSync(spec, 'utf8');
+    fileDir = dirname(resolve(spec));
     try {
       raw = ['.yaml', '.yml'].includes(extname(spec)) ? parseYaml(text) : JSON.parse(text);
     } catch (error) {
@@ -61,6 +64,7 @@ export function resolvePipeline(spec: string, registry: PluginRegistry, flags: R
     throw new ConfigError(`Unknown pipeline "${spec}". Use one of: ${availablePipelines(registry).join(', ')}, or the path of a JSON/YAML pipeline file.`);
   }
   const config = parsePipelineConfig(raw);
+  await registerExternalPlugins(config, registry, fileDir ? [fileDir] : []);
   applyPluginFlags(config, registry, flags);
   return parsePipelineConfig(config, registry);
 }

@@ -43,7 +43,7 @@ export const demoCommand: Command = {
     const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
     const reports = [];
     for (const name of names) {
-      const config = resolvePipeline(name, registry);
+      const config = await resolvePipeline(name, registry);
       for (const split of splits) {
         reports.push(await runEvaluation({ datasetDir, split, config, registry, k: 1000, useCache: !values['no-cache'], onProgress: bar, signal }));
       }

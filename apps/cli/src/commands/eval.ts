@@ -26,7 +26,7 @@ export const evalCommand: Command = {
   async run(argv, { registry, out, signal }) {
     const { values } = parseCommandArgs(argv, this.specs(registry), registry);
     if (!values['dataset']) throw new ConfigError('quarry eval needs --dataset DIR (a BEIR-layout folder). See --help.');
-    const config = resolvePipeline(String(values['pipeline']), registry, values);
+    const config = await resolvePipeline(String(values['pipeline']), registry, values);
     const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
     const report = await runEvaluation({
       datasetDir: String(values['dataset']),

@@ -20,7 +20,7 @@ export const indexCommand: Command = {
   async run(argv, { registry, out, signal }) {
     const { values } = parseCommandArgs(argv, this.specs(registry), registry);
     if (!values['dataset'] || !values['out']) throw new ConfigError('quarry index needs --dataset DIR and --out DIR. See --help.');
-    const config = resolvePipeline(String(values['pipeline']), registry, values);
+    const config = await resolvePipeline(String(values['pipeline']), registry, values);
     const dataset = openBeirDataset(String(values['dataset']));
     const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
     const started = performance.now();

@@ -58,7 +58,7 @@ export const mineCommand: Command = {
     const teachers: Teacher[] = [];
     let docs;
     for (const spec of String(values['teacher']).split(',')) {
-      const config = resolvePipeline(spec, registry, values);
+      const config = await resolvePipeline(spec, registry, values);
       const { pipeline } = await buildOrLoadPipeline(dataset, config, registry, { useCache: true, onProgress: bar, signal });
       docs ??= pipeline.docs;
       teachers.push({ name: config.name, retriever: teacherRetriever(pipeline) });

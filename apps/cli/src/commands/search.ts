@@ -1,6 +1,9 @@
-import { ConfigError, Pipeline, openBeirDataset } from '@quarry/core';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError, MANIFEST_FILE, Pipeline, openBeirDataset, type PipelineConfig } from '@quarry/core';
 import { intOption, parseCommandArgs, pluginOptions, type OptionSpecs } from '../args.js';
 import { buildOrLoadPipeline } from '../cache.js';
+import { registerExternalPlugins } from '../external-plugins.js';
 import { resolvePipeline } from '../pipelines.js';
 import { progressBar } from '../progress.js';
 import type { Command } from './command.js';
@@ -30,9 +33,12 @@ export const searchCommand: Command = {
     const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
     let pipeline: Pipeline;
     if (values['index']) {
-      pipeline = await Pipeline.load(String(values['index']), registry, { signal });
+      const dir = String(values['index']);
+      const saved = savedConfig(dir);
+      if (saved) await registerExternalPlugins(saved, registry, [dir]);
+      pipeline = await Pipeline.load(dir, registry, { signal });
     } else {
-      const config = resolvePipeline(String(values['pipeline']), registry, values);
+      const config = await resolvePipeline(String(values['pipeline']), registry, values);
       pipeline = (await buildOrLoadPipeline(openBeirDataset(String(values['dataset'])), config, registry, { useCache: !values['no-cache'], onProgress: bar, signal })).pipeline;
     }
     bar.done();
@@ -49,3 +55,14 @@ export const searchCommand: Command = {
     if (hits.length === 0) out('(no hits)');
   },
 };
+
+/** The pipeline config stored in a saved index's manifest (to find third-party plugins before loading). */
+function savedConfig(dir: string): PipelineConfig | undefined {
+  const file = join(dir, MANIFEST_FILE);
+  if (!existsSync(file)) return undefined; // Pipeline.load reports the missing index
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { meta?: { config?: PipelineConfig } }).meta?.config;
+  } catch {
+    return undefined; // Pipeline.load reports the damage
+  }
+}
