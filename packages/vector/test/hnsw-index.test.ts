@@ -60,6 +60,22 @@ describe('HnswIndex search quality', () => {
     expect(hnsw.search(row(queries, 0), { filter: () => false })).toEqual([]);
   });
 
+  it('a very selective filter on a small graph still returns exactly the nearest matching docs', () => {
+    // 7 matching docs among 5,000, M=4, ef=4: hnswlib keeps exploring until k matches are found.
+    const small = new HnswIndex({ dim, metric: 'cosine', M: 4, efConstruction: 16, ef: 4, seed: 3 });
+    small.add(ids, vectors);
+    const keep = (id: string) => Number(id.slice(1)) % 700 === 5;
+    for (let q = 0; q < 20; q++) {
+      const truth = flat.search(row(queries, q), { k: 5, filter: keep });
+      const found = small.search(row(queries, q), { k: 5, filter: keep });
+      expect(found.map((h) => h.id)).toEqual(truth.map((h) => h.id));
+      found.forEach((h, i) => expect(h.score).toBeCloseTo(truth[i]!.score, 5));
+    }
+    // Fewer matches than k: all of them, best first.
+    const few = (id: string) => id === ids[10] || id === ids[20];
+    expect(small.search(row(queries, 0), { k: 5, filter: few }).map((h) => h.id).sort()).toEqual([ids[10], ids[20]].sort());
+  });
+
   it('rethrows an error thrown by the filter', () => {
     const boom = new Error('filter failed');
     expect(() =>
