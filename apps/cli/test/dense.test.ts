@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,16 @@ describe('dense and hybrid pipelines through the CLI (shipped model)', () => {
     const bad = await cli('eval', '--dataset', scifact, '--pipeline', 'dense', '--dense-index', 'ivf');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/index/);
+  });
+});
+
+describe('colbert reranker stage', () => {
+  it('reranks bm25 from a pipeline file, with --colbert-dim mapped onto the plugin option', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'quarry-colbert-')), 'p.yaml');
+    writeFileSync(file, 'name: bm25-colbert\nretrievers:\n  - plugin: bm25\nreranker:\n  plugin: colbert\n  depth: 20\n');
+    const report = await evalJson('--split', 'test-unseen', '--pipeline', file, '--colbert-dim', '64', '--k', '20');
+    // Same figure as packages/colbert/test/scifact.test.ts (static token vectors: below BM25's 0.6743).
+    expect(report.metrics['ndcg@10']).toBeCloseTo(0.61875, 4);
   });
 });
 

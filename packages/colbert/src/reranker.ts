@@ -1,0 +1,69 @@
+import { docText, throwIfAborted, type Hit, type Query, type RaggedMatrix, type RerankContext, type Reranker, type TokenEncoder } from '@quarry/core';
+import { truncateTokens, sliceItem } from './matryoshka.js';
+import { maxSim } from './maxsim.js';
+
+export interface ColbertRerankerOptions {
+  /** Matryoshka token dimension (a prefix of the encoder's, re-normalised); default: the encoder's. */
+  dim?: number;
+  /** Documents whose token vectors are kept between queries (least recently used go first). */
+  cacheSize?: number;
+  /** Texts per encoder call. */
+  batchSize?: number;
+}
+
+/**
+ * Reranks candidates by exact MaxSim between the query's and each document's token
+ * vectors, from any `TokenEncoder` (an ONNX ColBERT export, or Quarry's own model).
+ * Document token vectors are encoded on first use and cached by id.
+ */
+export class ColbertReranker implements Reranker {
+  readonly name = 'colbert';
+  readonly dim: number;
+  readonly #cache = new Map<string, RaggedMatrix>();
+  readonly #cacheSize: number;
+  readonly #batchSize: number;
+
+  constructor(
+    readonly encoder: TokenEncoder,
+    options: ColbertRerankerOptions = {},
+  ) {
+    this.dim = options.dim ?? encoder.dim;
+    truncateTokens({ dim: encoder.dim, offsets: Int32Array.of(0), data: new Float32Array(0) }, this.dim); // validates dim
+    this.#cacheSize = options.cacheSize ?? 50_000;
+    this.#batchSize = options.batchSize ?? 64;
+  }
+
+  async rerank(query: Query, hits: readonly Hit[], context: RerankContext): Promise<Hit[]> {
+    if (hits.length === 0) return [];
+    const q = truncateTokens(await this.encoder.encodeTokens([query.text], { role: 'query', signal: context.signal }), this.dim);
+    const docs = await this.#docTokens(hits.map((h) => h.id), context);
+    const scored = hits.map((h, i) => ({ id: h.id, score: maxSim(q, 0, docs[i]!, 0) }));
+    return scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** Token vectors of the given documents, encoding (in batches) only those not cached. */
+  async #docTokens(ids: readonly string[], context: RerankContext): Promise<RaggedMatrix[]> {
+    const missing = [...new Set(ids.filter((id) => !this.#cache.has(id)))];
+    for (let start = 0; start < missing.length; start += this.#batchSize) {
+      throwIfAborted(context.signal, 'ColBERT reranking');
+      const batch = missing.slice(start, start + this.#batchSize);
+      const texts = batch.map((id) => {
+        const doc = context.docs.get(id);
+        return doc ? docText(doc) : '';
+      });
+      const m = truncateTokens(await this.encoder.encodeTokens(texts, { role: 'document', signal: context.signal }), this.dim);
+      batch.forEach((id, i) => this.#remember(id, sliceItem(m, i)));
+    }
+    return ids.map((id) => {
+      const m = this.#cache.get(id)!;
+      this.#cache.delete(id); // refresh its place in the LRU order
+      this.#cache.set(id, m);
+      return m;
+    });
+  }
+
+  #remember(id: string, m: RaggedMatrix): void {
+    this.#cache.set(id, m);
+    while (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
+  }
+}
