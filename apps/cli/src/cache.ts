@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryDocStore, Pipeline, readCorpus, type BeirDataset, type PipelineConfig, type PluginRegistry, type ProgressCallback } from '@quarry/core';
+import { MemoryDocStore, Pipeline, QuarryError, readCorpus, type BeirDataset, type PipelineConfig, type PluginRegistry, type ProgressCallback } from '@quarry/core';
 
 /** Where built pipelines are cached: $QUARRY_CACHE_DIR, else $XDG_CACHE_HOME/quarry, else ~/.cache/quarry. */
 export function cacheRoot(): string {
@@ -38,8 +38,10 @@ export async function buildOrLoadPipeline(
     try {
       const pipeline = await Pipeline.load(dir, registry, context);
       return { pipeline, cached: true, buildSeconds: (performance.now() - started) / 1000 };
-    } catch {
-      // A damaged cache entry is rebuilt below (and overwritten atomically).
+    } catch (error) {
+      // Only a damaged or outdated cache entry is rebuilt (and overwritten atomically);
+      // anything else (a cancelled run, a plugin failing) is the user's to see.
+      if (!(error instanceof QuarryError) || !['INDEX_CORRUPT', 'INDEX_VERSION'].includes(error.code)) throw error;
     }
   }
   const docs = await MemoryDocStore.fromAsync(readCorpus(dataset.corpusFile));

@@ -5,7 +5,7 @@ import { InputError, type RaggedMatrix } from '@quarry/core';
  * (Jina-ColBERT-v2's Matryoshka heads: 128, 96, 64 ... are prefixes of the full output).
  */
 export function truncateTokens(m: RaggedMatrix, dim: number): RaggedMatrix {
-  if (!Number.isInteger(dim) || dim < 1 || dim > m.dim) throw new InputError(`Matryoshka dim must be an integer in 1..${m.dim}, got ${dim}.`);
+  checkMatryoshkaDim(dim, m.dim);
   if (dim === m.dim) return m;
   const rows = m.data.length / m.dim;
   const data = new Float32Array(rows * dim);
@@ -29,4 +29,9 @@ export function sliceItem(m: RaggedMatrix, i: number): RaggedMatrix {
   const a = m.offsets[i]!;
   const b = m.offsets[i + 1]!;
   return { dim: m.dim, offsets: Int32Array.of(0, b - a), data: m.data.slice(a * m.dim, b * m.dim) };
+}
+
+/** Throws unless `dim` is a usable prefix of a `full`-dimensional token vector. */
+export function checkMatryoshkaDim(dim: number, full: number): void {
+  if (!Number.isInteger(dim) || dim < 1 || dim > full) throw new InputError(`Matryoshka dim must be an integer in 1..${full}, got ${dim}.`);
 }

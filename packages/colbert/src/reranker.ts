@@ -1,5 +1,5 @@
 import { docText, throwIfAborted, type Hit, type Query, type RaggedMatrix, type RerankContext, type Reranker, type TokenEncoder } from '@quarry/core';
-import { truncateTokens, sliceItem } from './matryoshka.js';
+import { checkMatryoshkaDim, sliceItem, truncateTokens } from './matryoshka.js';
 import { maxSim } from './maxsim.js';
 
 export interface ColbertRerankerOptions {
@@ -28,7 +28,7 @@ export class ColbertReranker implements Reranker {
     options: ColbertRerankerOptions = {},
   ) {
     this.dim = options.dim ?? encoder.dim;
-    truncateTokens({ dim: encoder.dim, offsets: Int32Array.of(0), data: new Float32Array(0) }, this.dim); // validates dim
+    checkMatryoshkaDim(this.dim, encoder.dim);
     this.#cacheSize = options.cacheSize ?? 50_000;
     this.#batchSize = options.batchSize ?? 64;
   }

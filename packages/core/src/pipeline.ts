@@ -92,6 +92,7 @@ export class Pipeline implements Retriever {
     const docs = new MemoryDocStore(parseDocs(gunzipSync(await readFile(join(dir, 'docs.jsonl.gz'))).toString('utf8')));
     const ctx: PluginContext = { ...context, docs };
     const restore = async (kind: PluginKind, stage: { plugin: string; options: Record<string, unknown> }, sub: string) => {
+      throwIfAborted(context.signal, 'pipeline load');
       const plugin = registry.get(kind, stage.plugin);
       const stageDir = safeJoin(dir, sub);
       return (manifest.meta['saved'] as string[]).includes(sub) && plugin.load ? plugin.load(stageDir, stage.options, ctx) : plugin.create(stage.options, ctx);

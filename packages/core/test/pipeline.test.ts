@@ -112,6 +112,9 @@ describe('plugin registry and pipelines', () => {
     expect(q.name).toBe('saved');
     expect(q.docs.size).toBe(3);
     expect(await q.search('dogs')).toEqual(await p.search('dogs'));
+    const ac = new AbortController();
+    ac.abort();
+    await expect(Pipeline.load(dir, registry, { signal: ac.signal })).rejects.toMatchObject({ code: 'ABORTED' });
   });
 
   it('honours an aborted signal', async () => {

@@ -70,7 +70,13 @@ export async function mineBatch(
     ensemble.mode === 'cross' && teachers.length > 1 ? [teachers[hashString(`${options.seed}:${query.id}`) % teachers.length]!] : teachers,
   );
   const perTeacher = new Map<Teacher, number[]>();
-  assigned.forEach((ts, i) => ts.forEach((t) => perTeacher.set(t, [...(perTeacher.get(t) ?? []), i])));
+  assigned.forEach((ts, i) => {
+    for (const t of ts) {
+      let list = perTeacher.get(t);
+      if (!list) perTeacher.set(t, (list = []));
+      list.push(i);
+    }
+  });
 
   // One batched search per teacher, positives excluded later, so fetch a little deeper.
   const ranked = new Map<Teacher, Map<number, Hit[]>>();
