@@ -7,10 +7,11 @@ import { indexCommand } from './commands/index-cmd.js';
 import { mineCommand } from './commands/mine.js';
 import { pipelinesCommand } from './commands/pipelines-cmd.js';
 import { searchCommand } from './commands/search.js';
+import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 import { defaultRegistry } from './plugins.js';
 
-export const commands: readonly Command[] = [indexCommand, searchCommand, evalCommand, mineCommand, trainCommand, pipelinesCommand, demoCommand];
+export const commands: readonly Command[] = [indexCommand, searchCommand, evalCommand, mineCommand, trainCommand, pipelinesCommand, demoCommand, serveCommand];
 
 function usage(): string {
   const rows = commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`);

@@ -1,0 +1,44 @@
+import { QuarryError, type QuarryErrorCode } from '@quarry/core';
+
+/** Stable error codes of the HTTP API (the `error.code` field of every error body). */
+export type ApiErrorCode =
+  | 'INVALID_JSON'
+  | 'INVALID_REQUEST'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'BODY_TOO_LARGE'
+  | 'BODY_TIMEOUT'
+  | 'UNKNOWN_PIPELINE'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'OVERLOADED'
+  | 'TIMEOUT'
+  | 'SHUTTING_DOWN'
+  | 'INTERNAL';
+
+const CORE_CODE: Record<ApiErrorCode, QuarryErrorCode> = {
+  INVALID_JSON: 'INPUT_INVALID',
+  INVALID_REQUEST: 'INPUT_INVALID',
+  UNSUPPORTED_MEDIA_TYPE: 'INPUT_INVALID',
+  BODY_TOO_LARGE: 'INPUT_INVALID',
+  BODY_TIMEOUT: 'INPUT_INVALID',
+  UNKNOWN_PIPELINE: 'NOT_FOUND',
+  NOT_FOUND: 'NOT_FOUND',
+  METHOD_NOT_ALLOWED: 'NOT_FOUND',
+  OVERLOADED: 'UPSTREAM_FAILED',
+  TIMEOUT: 'ABORTED',
+  SHUTTING_DOWN: 'UPSTREAM_FAILED',
+  INTERNAL: 'UPSTREAM_FAILED',
+};
+
+/** A failure answered with an HTTP status and a JSON body `{statusCode, error: {code, message, issues?}}`. */
+export class HttpError extends QuarryError {
+  constructor(
+    readonly status: number,
+    readonly apiCode: ApiErrorCode,
+    message: string,
+    readonly issues?: readonly { path: string; message: string }[],
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(CORE_CODE[apiCode], message, { status, apiCode });
+  }
+}

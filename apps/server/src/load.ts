@@ -1,0 +1,101 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ConfigError,
+  MANIFEST_FILE,
+  Pipeline,
+  QuarryError,
+  openBeirDataset,
+  parsePipelineConfig,
+  type PipelineConfig,
+  type PluginRegistry,
+  type ProgressCallback,
+} from '@quarry/core';
+import { buildOrLoadPipeline, registerExternalPlugins, resolvePipeline } from '@quarry/cli';
+import type { PipelineSource, ServerConfig } from './config.js';
+
+/** A pipeline the server answers for, loaded once at start. */
+export interface ServedPipeline {
+  name: string;
+  pipeline: Pipeline;
+  /** Where it came from, with paths as written in the config (never absolute paths). */
+  source: { kind: 'dataset'; dataset: string; pipeline: string | null } | { kind: 'index'; index: string };
+  description?: string;
+  /** Seconds it took to build or load. */
+  loadSeconds: number;
+  /** Whether it came from the pipeline cache (dataset entries) or a saved index. */
+  cached: boolean;
+}
+
+export interface LoadOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  /** Called after each pipeline is ready (for logging). */
+  onLoaded?(served: ServedPipeline): void;
+}
+
+/** Builds or loads every pipeline of the config, in order; the first failure stops the start, naming its pipeline. */
+export async function loadPipelines(config: ServerConfig, registry: PluginRegistry, options: LoadOptions = {}): Promise<ServedPipeline[]> {
+  const served: ServedPipeline[] = [];
+  for (const { name, source } of config.pipelines) {
+    try {
+      const one = await loadOne(name, source, config.baseDir, registry, options);
+      served.push(one);
+      options.onLoaded?.(one);
+    } catch (error) {
+      throw withPipelineName(name, error);
+    }
+  }
+  return served;
+}
+
+async function loadOne(name: string, source: PipelineSource, baseDir: string, registry: PluginRegistry, options: LoadOptions): Promise<ServedPipeline> {
+  const started = performance.now();
+  if (source.kind === 'index') {
+    const saved = savedConfig(source.indexDir);
+    if (saved) await registerExternalPlugins(saved, registry, [source.indexDir, baseDir]);
+    const pipeline = await Pipeline.load(source.indexDir, registry, { signal: options.signal, onProgress: options.onProgress });
+    return { name, pipeline, source: { kind: 'index', index: source.index }, description: source.description ?? pipeline.config.description, loadSeconds: (performance.now() - started) / 1000, cached: true };
+  }
+  let config: PipelineConfig;
+  if (typeof source.pipeline === 'string') {
+    if (source.pipelineFile && !existsSync(source.pipelineFile)) {
+      throw new ConfigError(`"${source.pipeline}" is neither a built-in pipeline nor a pipeline file (looked for ${source.pipelineFile}).`);
+    }
+    config = await resolvePipeline(source.pipelineFile ?? source.pipeline, registry);
+  } else {
+    const raw = parsePipelineConfig({ name, ...source.pipeline });
+    await registerExternalPlugins(raw, registry, [baseDir]);
+    config = parsePipelineConfig(raw, registry);
+  }
+  const { pipeline, cached } = await buildOrLoadPipeline(openBeirDataset(source.datasetDir), config, registry, {
+    useCache: source.cache,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  });
+  return {
+    name,
+    pipeline,
+    source: { kind: 'dataset', dataset: source.dataset, pipeline: typeof source.pipeline === 'string' ? source.pipeline : null },
+    description: source.description ?? config.description,
+    loadSeconds: (performance.now() - started) / 1000,
+    cached,
+  };
+}
+
+/** The pipeline config in a saved index's manifest, to find third-party plugins before loading. */
+function savedConfig(dir: string): PipelineConfig | undefined {
+  const file = join(dir, MANIFEST_FILE);
+  if (!existsSync(file)) return undefined; // Pipeline.load reports the missing index
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { meta?: { config?: PipelineConfig } }).meta?.config;
+  } catch {
+    return undefined; // Pipeline.load reports the damage
+  }
+}
+
+function withPipelineName(name: string, error: unknown): unknown {
+  if (error instanceof ConfigError) return new ConfigError(`pipeline "${name}": ${error.message}`, error.issues);
+  if (error instanceof QuarryError) return new QuarryError(error.code, `pipeline "${name}": ${error.message}`, { ...error.details, pipeline: name }, { cause: error });
+  return error;
+}
