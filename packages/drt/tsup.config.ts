@@ -1,4 +1,5 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tools/config/tsup.preset';
 
-export default defineConfig(packageBuild());
+// `shims` gives the CommonJS build an import.meta.url, so the bundled weights are found there too.
+export default defineConfig(packageBuild({ shims: true }));

@@ -2,6 +2,7 @@ import { QuarryError, type PluginRegistry } from '@quarry/core';
 import { helpText } from './args.js';
 import type { Command } from './commands/command.js';
 import { demoCommand } from './commands/demo.js';
+import { drtCommand } from './commands/drt.js';
 import { evalCommand } from './commands/eval.js';
 import { indexCommand } from './commands/index-cmd.js';
 import { mineCommand } from './commands/mine.js';
@@ -11,7 +12,7 @@ import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 import { defaultRegistry } from './plugins.js';
 
-export const commands: readonly Command[] = [indexCommand, searchCommand, evalCommand, mineCommand, trainCommand, pipelinesCommand, demoCommand, serveCommand];
+export const commands: readonly Command[] = [indexCommand, searchCommand, evalCommand, mineCommand, trainCommand, pipelinesCommand, demoCommand, serveCommand, drtCommand];
 
 function usage(): string {
   const rows = commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`);

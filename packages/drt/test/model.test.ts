@@ -1,0 +1,54 @@
+import { SeededRandom } from '@quarry/core';
+import { describe, expect, it } from 'vitest';
+import { answer, DrtModel, passkeyExample, crossesBoundary, passkeyTrial, KEY_TOKEN, QUERY_TOKEN, type DrtConfig } from '../src/index.js';
+
+const config: DrtConfig = { vocab: 32, dim: 8, heads: 2, window: 8, chunk: 15, overlap: 4, groups: 2, relDim: 4, topK: 3 };
+
+describe('passkey generator', () => {
+  it('places marker, five digits and the question deterministically, at uniform depth', () => {
+    const a = passkeyTrial(1, 1000, 7);
+    const b = passkeyTrial(1, 1000, 7);
+    expect(a.tokens).toEqual(b.tokens);
+    expect(passkeyTrial(2, 1000, 7).tokens).not.toEqual(a.tokens);
+    expect(a.tokens[a.keyStart]).toBe(KEY_TOKEN);
+    expect([...a.tokens.subarray(a.keyStart + 1, a.keyStart + 6)]).toEqual([...a.key]);
+    expect(a.tokens[999]).toBe(QUERY_TOKEN);
+    expect(a.tokens.filter((t) => t === KEY_TOKEN)).toHaveLength(1);
+    let crossing = 0;
+    const depths: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const ex = passkeyTrial(3, 630, i);
+      depths.push(ex.keyStart);
+      if (crossesBoundary(ex.keyStart, 63)) crossing++;
+    }
+    // 5 of every 63 start positions cross a boundary (~8%).
+    expect(crossing / 2000).toBeGreaterThan(0.06);
+    expect(crossing / 2000).toBeLessThan(0.1);
+    expect(Math.min(...depths)).toBeLessThan(20);
+    expect(Math.max(...depths)).toBeGreaterThan(600);
+    expect(() => passkeyExample(new SeededRandom(1), 5)).toThrow(/>= 7/);
+  });
+});
+
+describe('answer-only decoding', () => {
+  const model = DrtModel.init(config, 4);
+  it('decodes what the full model predicts at every answer position (same retrieval, same argmax)', () => {
+    for (const seed of [1, 2, 3, 4]) {
+      const ex = passkeyExample(new SeededRandom(seed), 200 + seed * 37);
+      const r = answer(model, ex.tokens);
+      const tokens = new Uint8Array(ex.tokens.length + 4);
+      tokens.set(ex.tokens);
+      tokens.set(r.tokens.subarray(0, 4), ex.tokens.length);
+      const full = model.sequenceGrad(tokens, r.tokens, new Float32Array(model.params.length), model.newTableGrad());
+      expect(full.correct).toBe(5);
+      expect([...full.retrievals[0]!.chunks]).toEqual(r.retrieved);
+    }
+  });
+
+  it('without GCA reads no memory', () => {
+    const ex = passkeyExample(new SeededRandom(9), 300);
+    const r = answer(model, ex.tokens, { gca: false });
+    expect(r.chunks).toBe(0);
+    expect(r.retrieved).toEqual([]);
+  });
+});
