@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -90,6 +90,23 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     return503OnClosing: true,
     genReqId: () => `r${(++nextId).toString(36)}`,
     bodyLimit: limits.bodyBytes,
+    // Malformed HTTP (bad request line, oversized headers) and header timeouts never reach a route:
+    // Node hands them here; answer in the API's error format and close.
+    clientErrorHandler(error: NodeJS.ErrnoException, socket) {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const [status, code, message] =
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'HEADERS_TIMEOUT', `The request headers did not arrive within ${limits.headersTimeoutMs} ms (server.limits.headersTimeoutMs).`]
+          : error.code === 'HPE_HEADER_OVERFLOW'
+            ? [431, 'HEADERS_TOO_LARGE', 'The request headers are larger than this server accepts (16 KiB).']
+            : [400, 'BAD_HTTP', `The request is not valid HTTP/1.1 (${error.code ?? error.message}).`];
+      app.log.info({ event: 'client_error', code: error.code, status }, 'malformed or timed-out HTTP request');
+      if (socket.writable) {
+        const body = JSON.stringify(apiError(status, code, message));
+        socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      }
+      socket.destroy();
+    },
     serverFactory: (handler) =>
       createHttpServer(
         {
@@ -102,16 +119,6 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
         handler,
       ),
   });
-  const server = app.server as Server;
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    // Malformed HTTP (bad request line, header overflow) and header timeouts: Node answers 400/408/431 and closes.
-    app.log.info({ event: 'client_error', code: error.code }, 'malformed or timed-out HTTP request');
-    if (socket.writable && !socket.writableEnded) {
-      const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    } else socket.destroy();
-  });
-
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', (_request: FastifyRequest, payload: IncomingMessage) => readJsonBody(payload, limits.bodyBytes, limits.bodyTimeoutMs));
 
