@@ -1,0 +1,146 @@
+import pg from 'pg';
+import { throwIfAborted, z } from '@quarry/core';
+import { withRetry, type RetryOptions } from './retry.js';
+
+/** How to reach Postgres and how patiently; validated by `connectionOptionsSchema`. */
+export const connectionOptionsSchema = z.object({
+  /** `postgres://user@host:port/db` (a password belongs in PGPASSWORD or ~/.pgpass, see README). */
+  url: z.string().min(1),
+  /** Connections in the pool (default 4). Use 1 against PGlite's socket server: it serves one session to every connection (README). */
+  poolSize: z.number().int().min(1).max(1000).default(4),
+  /** Give up opening a connection after this long (default 10 s); a refused or timed-out connect is retried. */
+  connectTimeoutMs: z.number().int().positive().default(10_000),
+  /** Close connections idle this long (default 10 s). */
+  idleTimeoutMs: z.number().int().positive().default(10_000),
+  /** Server-side `statement_timeout` set on every connection (default 60 s; 0 = none). Index builds have their own, `indexTimeoutMs`. */
+  statementTimeoutMs: z.number().int().nonnegative().default(60_000),
+  /** Client-side limit on waiting for any answer (default 0 = none): the backstop when the server itself cannot time out. */
+  queryTimeoutMs: z.number().int().nonnegative().default(0),
+  /** Retries of a transient failure (connection refused/reset, 57P01 admin shutdown, ...), default 6. */
+  retries: z.number().int().nonnegative().default(6),
+  /** First retry delay (default 100 ms), doubling up to `maxDelayMs` (default 5 s), with jitter. */
+  baseDelayMs: z.number().int().positive().default(100),
+  maxDelayMs: z.number().int().positive().default(5_000),
+  applicationName: z.string().default('quarry'),
+});
+
+export type ConnectionOptions = z.input<typeof connectionOptionsSchema>;
+type ResolvedConnectionOptions = z.output<typeof connectionOptionsSchema>;
+
+/** Session settings (`set_config` names to values) a statement needs on its connection. */
+export type Settings = Readonly<Record<string, string>>;
+
+export interface UseOptions {
+  signal?: AbortSignal;
+  settings?: Settings;
+}
+
+/**
+ * A `pg.Pool` with retries, timeouts and per-connection settings. Every operation runs
+ * through `use`, which checks a client out, brings its session settings up to date with
+ * parameterised `set_config` calls (only those that changed on that connection), runs
+ * the operation and returns the client. A client that saw any error is destroyed rather
+ * than returned (its session state is unknown). Transient failures are retried with
+ * backoff, so operations handed to `use` must be idempotent.
+ */
+export class PgConnection {
+  readonly options: ResolvedConnectionOptions;
+  readonly pool: pg.Pool;
+  readonly #settings = new WeakMap<pg.PoolClient, Map<string, string>>();
+  #onRetry: RetryOptions['onRetry'];
+
+  constructor(options: ResolvedConnectionOptions, onRetry?: RetryOptions['onRetry']) {
+    this.options = options;
+    this.#onRetry = onRetry;
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize,
+      connectionTimeoutMillis: options.connectTimeoutMs,
+      idleTimeoutMillis: options.idleTimeoutMs,
+      application_name: options.applicationName,
+      ...(options.queryTimeoutMs > 0 ? { query_timeout: options.queryTimeoutMs } : {}),
+      // A CLI run ends when its work does, not when idle connections time out.
+      allowExitOnIdle: true,
+    });
+    // An idle connection whose server went away emits here; without a listener Node would
+    // crash. Its next checkout fails and is retried.
+    this.pool.on('error', () => {});
+  }
+
+  /** The base settings of every connection: statement_timeout. */
+  get baseSettings(): Settings {
+    return { statement_timeout: String(this.options.statementTimeoutMs) };
+  }
+
+  async use<T>(operation: string, fn: (client: pg.PoolClient) => Promise<T>, options: UseOptions = {}): Promise<T> {
+    const retry: RetryOptions = {
+      retries: this.options.retries,
+      baseDelayMs: this.options.baseDelayMs,
+      maxDelayMs: this.options.maxDelayMs,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(this.#onRetry ? { onRetry: this.#onRetry } : {}),
+    };
+    return withRetry(
+      operation,
+      async () => {
+        throwIfAborted(options.signal, operation);
+        const client = await this.pool.connect();
+        try {
+          await this.#apply(client, { ...this.baseSettings, ...options.settings });
+          const value = await fn(client);
+          client.release();
+          return value;
+        } catch (error) {
+          client.release(true);
+          throw error;
+        }
+      },
+      retry,
+    );
+  }
+
+  /** One parameterised statement; rows as `pg` parses them. */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(operation: string, text: string, values: unknown[] = [], options: UseOptions = {}): Promise<pg.QueryResult<R>> {
+    return this.use(operation, (client) => client.query<R>(text, values), options);
+  }
+
+  /** `fn` inside BEGIN/COMMIT; the whole transaction is retried on a transient failure. */
+  async transaction<T>(operation: string, fn: (client: pg.PoolClient) => Promise<T>, options: UseOptions = {}): Promise<T> {
+    return this.use(
+      operation,
+      async (client) => {
+        await client.query('BEGIN');
+        try {
+          const value = await fn(client);
+          await client.query('COMMIT');
+          return value;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        }
+      },
+      options,
+    );
+  }
+
+  async end(): Promise<void> {
+    if (!this.pool.ended) await this.pool.end();
+  }
+
+  async #apply(client: pg.PoolClient, wanted: Settings): Promise<void> {
+    let current = this.#settings.get(client);
+    if (!current) this.#settings.set(client, (current = new Map()));
+    const names: string[] = [];
+    const values: string[] = [];
+    for (const [name, value] of Object.entries(wanted)) {
+      if (current.get(name) !== value) {
+        names.push(name);
+        values.push(value);
+      }
+    }
+    if (names.length === 0) return;
+    const calls = names.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ');
+    await client.query(`SELECT ${calls}`, names.flatMap((n, i) => [n, values[i]]));
+    names.forEach((n, i) => current.set(n, values[i]!));
+  }
+}
