@@ -1,3 +1,4 @@
+import { appendFile, writeFile } from 'node:fs/promises';
 import { evaluate, formatTrecRun, loadSplit, openBeirDataset, writeFileAtomic, type Hit, type PipelineConfig, type PluginRegistry, type ProgressCallback } from '@quarry/core';
 import { buildOrLoadPipeline } from './cache.js';
 
@@ -25,6 +26,8 @@ export async function runEvaluation(options: {
   k: number;
   useCache: boolean;
   runFile?: string;
+  /** One JSON line per query: `{ id, query, hits, ...explain }` (the first hit's `explain`, e.g. `lamer: { prompt, answers, augmentedQuery }`), written as queries finish. */
+  traceFile?: string;
   onProgress?: ProgressCallback;
   signal?: AbortSignal;
 }): Promise<EvalReport> {
@@ -37,11 +40,13 @@ export async function runEvaluation(options: {
   });
   const run = new Map<string, Hit[]>();
   const batch = 32;
+  if (options.traceFile) await writeFile(options.traceFile, '');
   const started = performance.now();
   for (let i = 0; i < queries.length; i += batch) {
     const chunk = queries.slice(i, i + batch);
     const results = await pipeline.searchBatch(chunk, { k: options.k, signal: options.signal });
     chunk.forEach((q, j) => run.set(q.id, results[j]!));
+    if (options.traceFile) await appendFile(options.traceFile, chunk.map((q, j) => `${JSON.stringify({ id: q.id, query: q.text, hits: results[j]!.length, ...results[j]![0]?.explain })}\n`).join(''));
     options.onProgress?.({ phase: `search ${options.split}`, done: Math.min(i + batch, queries.length), total: queries.length });
   }
   const seconds = (performance.now() - started) / 1000;

@@ -35,11 +35,28 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
     fusion: { method: 'weighted', normalization: 'minmax' },
     depth: 100,
   },
+  lamer: {
+    name: 'lamer',
+    description: 'LameR over BM25 (M=10, n=5, q a1 q a2 ...). Default answers: extractive (no LLM; own-encoder sentence selection, fused with the first round); --generator openai --llm-url URL --llm-model NAME for an LLM.',
+    retrievers: [{ plugin: 'lamer' }],
+  },
+  hyde: {
+    name: 'hyde',
+    description: 'HyDE baseline over BM25 (LLM answers without candidates, q a1 q a2 ...); needs an LLM: --llm-url URL --llm-model NAME (or QUARRY_LLM_URL, QUARRY_LLM_MODEL).',
+    retrievers: [{ plugin: 'lamer', options: { mode: 'hyde', generator: 'openai' } }],
+  },
 };
+
+/** Built-in pipelines that call an LLM server are available (e.g. to `quarry demo`) only once a model is configured. */
+function llmConfigured(cfg: PipelineConfigInput): boolean {
+  const wantsLlm = cfg.retrievers.some((r) => (r.options as Record<string, unknown> | undefined)?.['generator'] === 'openai');
+  return !wantsLlm || Boolean(process.env['QUARRY_LLM_MODEL']);
+}
 
 /** Names of built-in pipelines whose plugins are all registered. */
 export function availablePipelines(registry: PluginRegistry): string[] {
   return Object.entries(builtinPipelines)
+    .filter(([, cfg]) => llmConfigured(cfg))
     .filter(([, cfg]) => cfg.retrievers.every((r) => registry.has('retriever', r.plugin)) && (!cfg.reranker || registry.has('reranker', cfg.reranker.plugin)) && (!cfg.rewriter || registry.has('rewriter', cfg.rewriter.plugin)))
     .map(([name]) => name);
 }

@@ -2,9 +2,10 @@ import { PluginRegistry, type Plugin } from '@quarry/core';
 import { bm25Plugin } from '@quarry/bm25';
 import { colbertPlugin } from '@quarry/colbert';
 import { densePlugin } from '@quarry/encoders';
+import { lamerDensePlugin, lamerPlugin, lamerRewriterPlugin } from '@quarry/lamer';
 
 /** Every plugin this CLI ships with. New packages add their plugins here. */
-export const bundledPlugins: readonly Plugin[] = [bm25Plugin as Plugin, densePlugin as Plugin, colbertPlugin as Plugin];
+export const bundledPlugins: readonly Plugin[] = [bm25Plugin as Plugin, densePlugin as Plugin, colbertPlugin as Plugin, lamerPlugin as Plugin, lamerRewriterPlugin as Plugin, lamerDensePlugin as Plugin];
 
 export function defaultRegistry(): PluginRegistry {
   return new PluginRegistry().register(...bundledPlugins);

@@ -12,6 +12,7 @@ const specs: OptionSpecs = {
   pipeline: { type: 'string', default: 'bm25', description: 'built-in pipeline name or a JSON/YAML pipeline file (default bm25)', valueName: 'NAME|FILE' },
   k: { type: 'string', default: '1000', description: 'hits retrieved per query (default 1000)', valueName: 'N' },
   run: { type: 'string', description: 'also write the run in TREC format to this file', valueName: 'OUT.trec' },
+  trace: { type: 'string', description: "write one JSON line per query with what its pipeline explains (LameR/HyDE: prompt, answers, augmented query)", valueName: 'FILE.jsonl' },
   json: { type: 'boolean', description: 'print one JSON object on stdout instead of a table' },
   'no-cache': { type: 'boolean', description: 'build the pipeline afresh and do not cache it' },
   quiet: { type: 'boolean', description: 'no progress output' },
@@ -20,7 +21,7 @@ const specs: OptionSpecs = {
 
 export const evalCommand: Command = {
   name: 'eval',
-  usage: 'quarry eval --dataset DIR [--split test] --pipeline NAME|FILE [--k 1000] [--run OUT.trec] [--json]',
+  usage: 'quarry eval --dataset DIR [--split test] --pipeline NAME|FILE [--k 1000] [--run OUT.trec] [--trace FILE.jsonl] [--json]',
   summary: 'Evaluate a pipeline on a BEIR dataset split with trec_eval-exact metrics (nDCG@10, R@100, R@1000, MRR@10, MAP).',
   specs: (registry) => ({ ...specs, ...pluginOptions(registry) }),
   async run(argv, { registry, out, signal }) {
@@ -36,6 +37,7 @@ export const evalCommand: Command = {
       k: intOption(values, 'k', 1000),
       useCache: !values['no-cache'],
       runFile: values['run'] as string | undefined,
+      traceFile: values['trace'] as string | undefined,
       onProgress: bar,
       signal,
     });
