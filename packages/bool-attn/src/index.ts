@@ -1,1 +1,7 @@
-export {};
+export { OPERATORS, BENCHMARK_TEMPLATES, TRAINING_TEMPLATES, compose, asClause, templateById, type BoolOperator, type Segment, type Template } from './compose.js';
+export { buildBooleanBenchmark, readBoolQueries, type BoolQuery, type BoolQueryMeta, type BuildBenchmarkOptions, type BenchmarkStats } from './benchmark.js';
+export { BoolModules, CUE_CLASSES, sigmoid, type BoolModulesConfig, type ModulesForward, type TokenLabels } from './modules.js';
+export { BoolQueryEncoder, type BaseEncoder, type BoolExplanation, type CueExplanation } from './encoder.js';
+export { BoolRetriever } from './retriever.js';
+export { BoolModelError, DEFAULT_BOOL_MODEL, bundledBoolModelDir, loadBoolEncoder, loadBoolModules, saveBoolModel, baseChecksum, type BoolModelMeta, type LoadBoolEncoderOptions } from './model-file.js';
+export { trainBoolModules, retrievalLoss, type TrainBoolOptions, type TrainBoolResult } from './train.js';

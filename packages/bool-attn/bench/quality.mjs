@@ -1,0 +1,29 @@
+// Per-operator quality on the Boolean benchmark's test split: plain encoder vs Boolean-aware.
+// Usage: npx tsup && node bench/quality.mjs [--model DIR] [--write]   (--write updates BENCHMARKS.md)
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { evaluate, loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
+import { BoolRetriever, bundledBoolModelDir, loadBoolEncoder } from '../dist/index.js';
+
+const here = (p) => fileURLToPath(new URL(p, import.meta.url));
+const { values } = parseArgs({ options: { model: { type: 'string' }, benchmark: { type: 'string', default: here('../benchmark/scifact-bool') }, write: { type: 'boolean', default: false }, splits: { type: 'string', default: 'test-not,test-and,test-or,test-plain' } } });
+const dataset = openBeirDataset(values.benchmark);
+const docs = [];
+for await (const d of readCorpus(dataset.corpusFile)) docs.push(d);
+const encoder = await loadBoolEncoder(values.model ?? bundledBoolModelDir());
+const boolRetriever = await BoolRetriever.fromDocs(docs, encoder);
+const plain = { dim: encoder.dim, encode: async (texts, o) => (o.role === 'query' ? encoder.encodePlain(texts) : encoder.base.encode(texts, o)) };
+const baseRetriever = new BoolRetriever(plain, boolRetriever.ids, boolRetriever.vectors, { name: 'bool-baseline' });
+const rows = [];
+for (const split of values.splits.split(',')) {
+  const { queries, qrels } = await loadSplit(dataset, split);
+  const row = { split, queries: queries.length };
+  for (const [name, r] of [['baseline', baseRetriever], ['bool', boolRetriever]]) {
+    const hits = await r.searchBatch(queries, { k: 1000 });
+    const m = evaluate(new Map(queries.map((q, i) => [q.id, hits[i]])), qrels, ['mrr@10', 'ndcg@10']).metrics;
+    row[name] = { mrr: m['mrr@10'], ndcg: m['ndcg@10'] };
+  }
+  rows.push(row);
+  console.log(`${split.padEnd(11)} ${String(queries.length).padStart(4)}  MRR@10 ${row.baseline.mrr.toFixed(4)} -> ${row.bool.mrr.toFixed(4)} (${((row.bool.mrr / row.baseline.mrr - 1) * 100).toFixed(1)}%)  nDCG@10 ${row.baseline.ndcg.toFixed(4)} -> ${row.bool.ndcg.toFixed(4)}`);
+}
+export { rows };

@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { SeededRandom } from '@quarry/core';
+import { BoolModules, type TokenLabels } from '../src/modules.js';
+
+/** Central finite difference on Float32 storage (uses the step actually stored). */
+function numericGrad(x: Float32Array, i: number, f: () => number, h: number): number {
+  const orig = x[i]!;
+  x[i] = orig + h;
+  const up = x[i]!;
+  const fu = f();
+  x[i] = orig - h;
+  const down = x[i]!;
+  const fd = f();
+  x[i] = orig;
+  return (fu - fd) / (up - down);
+}
+
+function setup(seed: number) {
+  const rng = new SeededRandom(seed);
+  const n = 7;
+  const din = 5;
+  const m = BoolModules.init({ inputDim: din, hidden: 3, temperature: 0.7 }, rng);
+  // Move every tensor away from its initial symmetric values so that each gradient path is live.
+  for (const p of m.params()) for (let i = 0; i < p.value.length; i++) p.value[i]! += rng.normal() * 0.3;
+  m.bc2.value.set([0.5, 0.2, -0.1, 0.3]);
+  const f = Float64Array.from({ length: n * din }, () => rng.normal());
+  const noise = Float64Array.from({ length: 3 * n * n }, () => {
+    const q = Math.min(Math.max(rng.next(), 1e-6), 1 - 1e-6);
+    return Math.log(q) - Math.log(1 - q);
+  });
+  const gw = Float64Array.from({ length: n }, () => rng.normal());
+  const labels: TokenLabels = {
+    cue: Uint8Array.of(0, 0, 3, 0, 0, 1, 0),
+    scopes: [
+      { cue: 2, op: 2, scope: Uint8Array.of(0, 0, 0, 1, 1, 0, 0) },
+      { cue: 5, op: 0, scope: Uint8Array.of(1, 1, 0, 1, 1, 0, 1) },
+    ],
+  };
+  return { m, f, n, noise, gw, labels };
+}
+
+describe('BoolModules gradients', () => {
+  it.each([1, 2, 3])('match central finite differences for every parameter (seed %i)', (seed) => {
+    const { m, f, n, noise, gw, labels } = setup(seed);
+    const weights = { cueWeight: 0.7, scopeWeight: 1.3 };
+    const loss = (): number => {
+      const fw = m.forward(f, n, noise);
+      let l = 0;
+      for (let t = 0; t < n; t++) l += gw[t]! * fw.w[t]!;
+      return l + m.auxLoss(fw, labels, weights);
+    };
+    const fw = m.forward(f, n, noise);
+    const aux = m.backward(fw, gw, labels, weights);
+    expect(aux).toBeCloseTo(m.auxLoss(fw, labels, weights), 10);
+    let checked = 0;
+    for (const p of m.params()) {
+      for (let i = 0; i < p.value.length; i++) {
+        const num = numericGrad(p.value, i, loss, 1e-2);
+        const ana = p.grad[i]!;
+        expect(Math.abs(ana - num), `${p.name}[${i}]: analytic ${ana} vs numeric ${num}`).toBeLessThanOrEqual(2e-3 + 2e-2 * Math.max(Math.abs(ana), Math.abs(num)));
+        checked++;
+      }
+    }
+    expect(checked).toBe(m.size);
+  });
+});
