@@ -1,0 +1,172 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Pipeline, type Hit, type Query, type Retriever, type SearchOptions } from '@quarry/core';
+import { defaultRegistry } from '@quarry/cli';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer, loadPipelines, loadServerConfig, type ServedPipeline } from '../src/index.js';
+import { configFolder, useTemporaryCache } from './helpers.js';
+
+/** Debian's `chromium` package; CI machines without it skip this file (everything else still runs). */
+const CHROMIUM = process.env['QUARRY_CHROMIUM'] ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(`browser test skipped: ${CHROMIUM} not found. Install the Debian package "chromium" (apt-get install chromium) or set QUARRY_CHROMIUM to a Chromium binary to run it.`);
+}
+const ARTIFACTS = join(__dirname, '../.cache/browser');
+const QUERY = 'vitamin D deficiency is linked to multiple sclerosis';
+
+/**
+ * Test fixture: wraps the real bm25 retriever and attaches explanations shaped like the
+ * documented keys of the LameR, LLM2GR, Boolean and ColBERT plugins (see README), so the
+ * playground's renderers are exercised end to end. The rankings are bm25's own.
+ */
+class ExplainingRetriever implements Retriever {
+  readonly name = 'explaining-fixture';
+  constructor(private readonly inner: Retriever, private readonly odd: boolean) {}
+  async search(query: Query | string, options?: SearchOptions): Promise<Hit[]> {
+    return (await this.searchBatch([query], options))[0]!;
+  }
+  async searchBatch(queries: readonly (Query | string)[], options?: SearchOptions): Promise<Hit[][]> {
+    const results = await this.inner.searchBatch(queries, options);
+    return results.map((hits) =>
+      hits.map((h, i) => ({
+        ...h,
+        explain: this.odd
+          ? { titles: 'not a list', matches: [1, null], cues: [null, 'NOT'], scopes: [{ start: 'x' }], bias: { a: 1 }, augmentedQuery: 42, nested: { deep: { deeper: { deepest: [1, 2] } } } }
+          : {
+              augmentedQuery: `${QUERY} vitamin D levels and MS risk ${QUERY} low sunlight exposure`,
+              answers: ['vitamin D levels and MS risk', 'low sunlight exposure'],
+              tokens: ['vitamin', 'd', 'deficiency', 'and', 'not', 'sclerosis'],
+              cues: [{ text: 'and', operator: 'AND', index: 3 }, { text: 'not', operator: 'NOT', index: 4 }],
+              scopes: [{ operator: 'NOT', start: 5, end: 6 }],
+              bias: [0.2, 0.1, 0.4, 0, -0.1, -0.8],
+              titles: [{ title: `generated title ${i}`, score: -1.25 - i }],
+              prefix: `Multiple sclerosis (hit ${i})`,
+              passage: `Multiple sclerosis (hit ${i}) shows a multifold increase in prevalence with latitude.`,
+              matches: [{ queryToken: 'vitamin', docToken: 'vitamin', score: 0.97 - i / 100 }, { queryToken: 'sclerosis', docToken: 'MS', score: 0.71 }],
+              fixtureNote: `generic key ${i}`,
+            },
+      })),
+    );
+  }
+}
+
+function fixture(name: string, base: ServedPipeline, odd: boolean): ServedPipeline {
+  const pipeline = new Pipeline({ ...base.pipeline.config, name }, base.pipeline.docs, [new ExplainingRetriever(base.pipeline, odd)]);
+  return { ...base, name, description: 'test fixture: bm25 with explanations attached', pipeline };
+}
+
+describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
+  let app: FastifyInstance;
+  let url: string;
+  let browser: import('playwright-core').Browser;
+
+  beforeAll(async () => {
+    useTemporaryCache();
+    const { file } = configFolder('pipelines:\n  bm25: { dataset: scifact, pipeline: bm25 }\n  dense: { dataset: scifact, pipeline: dense }\n');
+    const loaded = await loadPipelines(loadServerConfig(file, ['bm25', 'dense']), defaultRegistry());
+    const pipelines = new Map(loaded.map((p) => [p.name, p]));
+    pipelines.set('explained', fixture('explained', loaded[0]!, false));
+    pipelines.set('odd', fixture('odd', loaded[0]!, true));
+    app = createServer({ pipelines, log: false });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const { chromium } = await import('playwright-core');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    mkdirSync(ARTIFACTS, { recursive: true });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.close();
+  });
+
+  it('runs a query through three pipelines side by side, with rank changes and explanations, and saves a screenshot', async () => {
+    const page = await browser.newPage({ viewport: { width: 1500, height: 1100 } });
+    page.setDefaultTimeout(15_000);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+    await page.goto(`${url}/`);
+    await page.waitForSelector('input[name="pipeline"][value="explained"]');
+    // The first two are preselected; pick a third and check the limit of three.
+    expect(await page.$$eval('input[name="pipeline"]:checked', (els) => els.map((e) => (e as HTMLInputElement).value))).toEqual(['bm25', 'dense']);
+    await page.check('input[value="explained"]');
+    expect(await page.isDisabled('input[value="odd"]')).toBe(true);
+    await page.fill('#query', QUERY);
+    await page.click('#go');
+    await page.waitForSelector('section.column[data-pipeline="explained"] li.hit');
+    await page.waitForFunction(() => document.querySelectorAll('section.column').length === 3 && document.querySelectorAll('li.hit').length === 30);
+
+    const columns = await page.$$eval('section.column', (sections) =>
+      sections.map((s) => ({
+        pipeline: (s as HTMLElement).dataset['pipeline'],
+        titles: [...s.querySelectorAll('li.hit .title')].map((t) => t.textContent),
+        deltas: [...s.querySelectorAll('li.hit .delta')].map((t) => t.textContent),
+        scores: [...s.querySelectorAll('li.hit .score')].map((t) => Number(t.textContent)),
+      })),
+    );
+    expect(columns.map((c) => c.pipeline)).toEqual(['bm25', 'dense', 'explained']);
+    expect(columns[0]!.titles[0]).toBe('[Vitamin D and latitude as environmental factors in multiple sclerosis].');
+    expect(columns[0]!.scores[0]).toBeCloseTo(12.1973, 4);
+    expect(columns[0]!.deltas.every((d) => d === 'ref')).toBe(true);
+    expect(columns[2]!.deltas).toEqual(Array(10).fill('=')); // same ranking as bm25
+    expect(columns[1]!.deltas[0]).toBe('='); // dense also ranks the latitude paper first
+    expect(columns[1]!.deltas.some((d) => /^(▲|▼)\d+$|^new$/.test(d!))).toBe(true);
+    expect(await page.$$eval('li.hit .snippet mark', (m) => m.length)).toBeGreaterThan(10);
+
+    // Query-level explanation (identical on every hit): LameR's augmented query and the Boolean analysis.
+    const shared = page.locator('section.column[data-pipeline="explained"] .query-explain');
+    await expect(shared.locator('[data-renderer="lamer"] .augmented').textContent()).resolves.toContain('low sunlight exposure');
+    expect(await shared.locator('[data-renderer="lamer"] ol.answers li').count()).toBe(2);
+    expect(await shared.locator('[data-renderer="bool"] .tok.cue').allTextContents()).toEqual(['andAND', 'notNOT']);
+    expect(await shared.locator('[data-renderer="bool"] .tok.scope-not').allTextContents()).toEqual(['sclerosis']);
+    expect(await shared.locator('[data-renderer="bool"] ul.scopes li').allTextContents()).toEqual(['NOT: sclerosis']);
+    // Per-hit: LLM2GR titles / prefix / passage, ColBERT token matches, and an unknown key shown generically.
+    const first = page.locator('section.column[data-pipeline="explained"] li.hit').first();
+    await first.locator('details.hit-explain summary').click();
+    await expect(first.locator('[data-renderer="llm2gr"] table td').first().textContent()).resolves.toBe('generated title 0');
+    await expect(first.locator('[data-renderer="llm2gr"] .passage .prefix').textContent()).resolves.toBe('Multiple sclerosis (hit 0)');
+    expect(await first.locator('[data-renderer="colbert"] tr').allTextContents()).toEqual(['query tokendocument tokensimilarity', 'vitamin→vitamin0.9700', 'sclerosis→MS0.7100']);
+    expect(await first.locator('dl.kv dt').allTextContents()).toEqual(['fixtureNote']);
+    // Plain pipelines have no explanation box.
+    expect(await page.locator('section.column[data-pipeline="bm25"] .hit-explain, section.column[data-pipeline="bm25"] .query-explain').count()).toBe(0);
+
+    await page.screenshot({ path: join(ARTIFACTS, 'playground.png'), fullPage: true });
+    expect(existsSync(join(ARTIFACTS, 'playground.png'))).toBe(true);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('restores a search from its link, and survives oddly shaped explanations and failing pipelines', async () => {
+    const page = await browser.newPage();
+    page.setDefaultTimeout(15_000);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${url}/?q=${encodeURIComponent('stem cells')}&p=odd,dense&k=5`);
+    await page.waitForFunction(() => document.querySelectorAll('li.hit').length === 10);
+    expect(await page.inputValue('#query')).toBe('stem cells');
+    const odd = page.locator('section.column[data-pipeline="odd"]');
+    // Unrecognised shapes fall back to the generic view instead of breaking the page.
+    await expect(odd.locator('.query-explain dl.kv').first().textContent()).resolves.toContain('not a list');
+    expect(problems).toEqual([]);
+    // A pipeline the server refuses shows its error in its column; the others still render.
+    await page.route('**/search', async (route) => {
+      const body = route.request().postDataJSON() as { pipeline: string };
+      if (body.pipeline === 'dense') await route.fulfill({ status: 503, headers: { 'retry-after': '1', 'content-type': 'application/json' }, body: JSON.stringify({ statusCode: 503, error: { code: 'OVERLOADED', message: 'busy' } }) });
+      else await route.continue();
+    });
+    await page.click('#go');
+    await page.waitForSelector('section.column[data-pipeline="dense"] .error');
+    await expect(page.locator('section.column[data-pipeline="dense"] .error').textContent()).resolves.toBe('OVERLOADED: busy (retry after 1 s)');
+    expect(await page.locator('section.column[data-pipeline="odd"] li.hit').count()).toBe(5);
+    await expect(page.locator('#status').textContent()).resolves.toMatch(/^1 of 2 pipelines answered in \d+ ms\.$/);
+    expect(problems).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-errors.png') });
+    await page.close();
+  });
+});
