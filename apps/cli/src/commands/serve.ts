@@ -1,4 +1,4 @@
-import { QuarryError, type PluginRegistry } from '@quarry/core';
+import { ConfigError, QuarryError, type PluginRegistry } from '@quarry/core';
 import { parseCommandArgs, type OptionSpecs } from '../args.js';
 import type { Command } from './command.js';
 
@@ -36,6 +36,7 @@ export const serveCommand: Command = {
   specs: () => specs,
   async run(argv, { registry, signal }) {
     const { values } = parseCommandArgs(argv, specs);
+    if (!values['config']) throw new ConfigError('quarry serve needs --config FILE (YAML or JSON: `pipelines: {bm25: {dataset: DIR, pipeline: bm25}}`). See --help.');
     const server = await loadServerModule();
     // SIGINT comes in through `signal` (bin.ts); SIGTERM (service managers, containers) also closes gracefully.
     const controller = new AbortController();
