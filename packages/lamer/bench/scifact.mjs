@@ -1,0 +1,37 @@
+// SciFact figures of the README: BM25 against LameR with the extractive source (no LLM).
+// Usage: node bench/scifact.mjs [--splits test,test-unseen,train]   (after `npx nx run @quarry/lamer:build`)
+import { parseArgs } from 'node:util';
+import { MemoryDocStore, evaluate, loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
+import { Bm25Index } from '@quarry/bm25';
+import { bundledModelDir, loadEncoder } from '@quarry/encoders';
+import { DEFAULT_SELECTOR_MODEL, ExtractiveAnswers, LameR, LameRDenseRetriever, LameRRetriever } from '../dist/index.js';
+
+const { values } = parseArgs({ options: { splits: { type: 'string', default: 'test,test-unseen' } } });
+const ds = openBeirDataset(new URL('../../../datasets/scifact', import.meta.url).pathname);
+const docs = await MemoryDocStore.fromAsync(readCorpus(ds.corpusFile));
+const bm25 = await Bm25Index.build(docs);
+const selector = await loadEncoder(bundledModelDir(DEFAULT_SELECTOR_MODEL));
+const lexical = await ExtractiveAnswers.fromDocs(docs, { selector: 'lexical' });
+const dense = await ExtractiveAnswers.fromDocs(docs, { selector: 'dense', encoder: selector });
+
+const variants = [
+  ['bm25', bm25],
+  ['lamer extractive, lexical sentences (naive)', new LameRRetriever(new LameR(lexical), bm25, docs)],
+  ['lamer extractive, own-encoder sentences', new LameRRetriever(new LameR(dense), bm25, docs)],
+  ['lamer extractive, own-encoder sentences + RRF with round 1 (default)', new LameRRetriever(new LameR(dense), bm25, docs, { fuse: { k: 60 } })],
+  ['lamer-dense extractive (scifact-static)', await LameRDenseRetriever.build(new LameR(dense), await loadEncoder(bundledModelDir()), bm25, docs)],
+];
+
+const rows = [];
+for (const split of values.splits.split(',')) {
+  const { queries, qrels } = await loadSplit(ds, split);
+  for (const [name, retriever] of variants) {
+    const started = performance.now();
+    const res = await retriever.searchBatch(queries, { k: 1000 });
+    const seconds = (performance.now() - started) / 1000;
+    const m = evaluate(new Map(queries.map((q, i) => [q.id, res[i]])), qrels, ['ndcg@10', 'recall@100']).metrics;
+    rows.push({ name, split, ndcg: m['ndcg@10'], r100: m['recall@100'], qps: queries.length / seconds });
+  }
+}
+console.log('| pipeline | split | nDCG@10 | R@100 | QPS |\n|---|---|---|---|---|');
+for (const r of rows) console.log(`| ${r.name} | ${r.split} | ${r.ndcg.toFixed(4)} | ${r.r100.toFixed(4)} | ${r.qps.toFixed(0)} |`);
