@@ -16,8 +16,8 @@ export const connectionOptionsSchema = z.object({
   statementTimeoutMs: z.number().int().nonnegative().default(60_000),
   /** Client-side limit on waiting for any answer (default 0 = none): the backstop when the server itself cannot time out. */
   queryTimeoutMs: z.number().int().nonnegative().default(0),
-  /** Retries of a transient failure (connection refused/reset, 57P01 admin shutdown, ...), default 6. */
-  retries: z.number().int().nonnegative().default(6),
+  /** Retries of a transient failure (connection refused/reset, 57P01 admin shutdown, ...), default 8 (about 12 s of waiting in all). */
+  retries: z.number().int().nonnegative().default(8),
   /** First retry delay (default 100 ms), doubling up to `maxDelayMs` (default 5 s), with jitter. */
   baseDelayMs: z.number().int().positive().default(100),
   maxDelayMs: z.number().int().positive().default(5_000),
@@ -85,12 +85,21 @@ export class PgConnection {
       async () => {
         throwIfAborted(options.signal, operation);
         const client = await this.pool.connect();
+        // A checked-out client whose socket dies emits 'error' (the pool only listens while it
+        // is idle); the operation in flight fails on its own, so this listener only keeps the
+        // event from crashing the process and marks the client as broken.
+        let broken: unknown;
+        const onError = (error: unknown) => (broken ??= error);
+        client.on('error', onError);
         try {
           await this.#apply(client, { ...this.baseSettings, ...options.settings });
           const value = await fn(client);
+          if (broken) throw broken;
+          client.removeListener('error', onError);
           client.release();
           return value;
         } catch (error) {
+          client.removeListener('error', onError);
           client.release(true);
           throw error;
         }

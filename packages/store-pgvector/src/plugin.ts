@@ -42,7 +42,7 @@ const schema = z
     poolSize: z.number().int().positive().default(4).describe('connections in the pool (1 against PGlite)'),
     statementTimeoutMs: z.number().int().nonnegative().default(60_000),
     queryTimeoutMs: z.number().int().nonnegative().default(0),
-    retries: z.number().int().nonnegative().default(6),
+    retries: z.number().int().nonnegative().default(8),
   })
   .strict();
 
