@@ -1,7 +1,7 @@
 // SciFact figures of the README: BM25 against LameR with the extractive source (no LLM).
 // Usage: node bench/scifact.mjs [--splits test,test-unseen,train]   (after `npx nx run @quarry/lamer:build`)
 import { parseArgs } from 'node:util';
-import { MemoryDocStore, evaluate, loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
+import { MemoryDocStore, SeededRandom, evaluate, loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
 import { Bm25Index } from '@quarry/bm25';
 import { bundledModelDir, loadEncoder } from '@quarry/encoders';
 import { DEFAULT_SELECTOR_MODEL, ExtractiveAnswers, LameR, LameRDenseRetriever, LameRRetriever } from '../dist/index.js';
@@ -22,16 +22,44 @@ const variants = [
   ['lamer-dense extractive (scifact-static)', await LameRDenseRetriever.build(new LameR(dense), await loadEncoder(bundledModelDir()), bm25, docs)],
 ];
 
+/** Two-sided paired randomization (sign-flip) test on per-query values, 10,000 rounds, seeded. */
+function pairedP(a, b) {
+  const d = a.map((x, i) => x - b[i]);
+  const observed = Math.abs(d.reduce((s, x) => s + x, 0));
+  const rng = new SeededRandom(13);
+  let extreme = 0;
+  for (let r = 0; r < 10_000; r++) {
+    let s = 0;
+    for (const x of d) s += rng.next() < 0.5 ? -x : x;
+    if (Math.abs(s) >= observed - 1e-12) extreme++;
+  }
+  return (extreme + 1) / 10_001;
+}
+
 const rows = [];
+const tests = [];
 for (const split of values.splits.split(',')) {
   const { queries, qrels } = await loadSplit(ds, split);
+  const perQuery = {};
   for (const [name, retriever] of variants) {
     const started = performance.now();
     const res = await retriever.searchBatch(queries, { k: 1000 });
     const seconds = (performance.now() - started) / 1000;
-    const m = evaluate(new Map(queries.map((q, i) => [q.id, res[i]])), qrels, ['ndcg@10', 'recall@100']).metrics;
+    const ev = evaluate(new Map(queries.map((q, i) => [q.id, res[i]])), qrels, ['ndcg@10', 'recall@100']);
+    const m = ev.metrics;
+    perQuery[name] = ev.perQuery;
     rows.push({ name, split, ndcg: m['ndcg@10'], r100: m['recall@100'], qps: queries.length / seconds });
+  }
+  const ids = [...qrels.keys()];
+  for (const name of variants.slice(1).map(([n]) => n)) {
+    for (const metric of ['ndcg@10', 'recall@100']) {
+      const a = ids.map((id) => perQuery[name][metric]?.[id] ?? 0);
+      const b = ids.map((id) => perQuery['bm25'][metric]?.[id] ?? 0);
+      tests.push({ name, split, metric, delta: a.reduce((s, x, i) => s + x - b[i], 0) / ids.length, p: pairedP(a, b) });
+    }
   }
 }
 console.log('| pipeline | split | nDCG@10 | R@100 | QPS |\n|---|---|---|---|---|');
 for (const r of rows) console.log(`| ${r.name} | ${r.split} | ${r.ndcg.toFixed(4)} | ${r.r100.toFixed(4)} | ${r.qps.toFixed(0)} |`);
+console.log('\nAgainst bm25, paired randomization test (10,000 sign flips, seed 13):\n\n| pipeline | split | metric | delta | p |\n|---|---|---|---|---|');
+for (const t of tests) console.log(`| ${t.name} | ${t.split} | ${t.metric} | ${t.delta >= 0 ? '+' : ''}${t.delta.toFixed(4)} | ${t.p.toFixed(4)} |`);
