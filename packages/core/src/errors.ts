@@ -18,7 +18,8 @@ export type QuarryErrorCode =
   | 'MODEL_INVALID'
   | 'PATH_ESCAPE'
   | 'ABORTED'
-  | 'UPSTREAM_FAILED';
+  | 'UPSTREAM_FAILED'
+  | 'MODEL_MISMATCH';
 
 export class QuarryError extends Error {
   readonly code: QuarryErrorCode;

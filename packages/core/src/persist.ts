@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { IndexCorruptError, QuarryError } from './errors.js';
@@ -166,3 +166,29 @@ async function fsyncFile(path: string): Promise<void> {
   }
 }
 
+
+/**
+ * Reads a binary file straight into a typed array of its size: one allocation, no
+ * intermediate Buffer, so loading an index costs its file size in memory, not twice that.
+ */
+export function readTypedFile<T extends Float32Array | Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array>(
+  file: string,
+  ctor: { new (length: number): T; BYTES_PER_ELEMENT: number },
+): T {
+  const fd = openSync(file, 'r');
+  try {
+    const bytes = fstatSync(fd).size;
+    if (bytes % ctor.BYTES_PER_ELEMENT !== 0) throw new IndexCorruptError(`length ${bytes} is not a multiple of ${ctor.BYTES_PER_ELEMENT} bytes`, file);
+    const out = new ctor(bytes / ctor.BYTES_PER_ELEMENT);
+    const view = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    let read = 0;
+    while (read < bytes) {
+      const n = readSync(fd, view, read, bytes - read, read);
+      if (n === 0) throw new IndexCorruptError(`ended after ${read} of ${bytes} bytes`, file);
+      read += n;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -10,7 +10,7 @@ export { loadModel2Vec } from './model2vec.js';
 export { GraphBuilder, DataType, exposeGraphOutput, findNodeOutputConsuming, toExternalData, readInitializers, decodeModel, encodeModel, type DataTypeCode, type InitializerTensor } from './onnx-graph.js';
 export { exportOnnx, importOnnx, quantizeRows, SENTENCE_OUTPUT, TOKEN_OUTPUT, type WeightPrecision } from './export-onnx.js';
 export { ENCODER_CONFIG_FILE, encoderConfigSchema, openModelFolder, type EncoderConfig, type EncoderConfigInput, type ModelFolder } from './model-folder.js';
-export { OnnxModel, OnnxEncoder, OnnxTokenEncoder, type OnnxEncoderOptions } from './onnx-encoder.js';
+export { OnnxModel, OnnxEncoder, OnnxTokenEncoder, type OnnxEncoderOptions, type OutputInfo, type BatchResult } from './onnx-encoder.js';
 export { saveModel, loadOwnModel, loadEncoder, type SaveModelOptions, type LoadEncoderOptions, type LoadedEncoder, type LoadOwnModelOptions, type OwnEncoder } from './own-model.js';
 export { ParallelStaticEncoder, defaultWorkerScript } from './parallel.js';
 export { matryoshkaInfoNce, type ContrastiveBatch, type MatryoshkaInfoNceOptions, type LossResult } from './losses.js';

@@ -22,12 +22,12 @@ const TOKEN_OUTPUTS = ['token_embeddings', 'last_hidden_state'];
 
 type IdInput = (typeof ID_INPUTS)[number];
 
-interface OutputInfo {
+export interface OutputInfo {
   name: string;
   rank: number;
 }
 
-interface BatchResult {
+export interface BatchResult {
   /** Row indices (into the caller's texts) of this batch, in batch order. */
   items: number[];
   /** Token counts of each item (special tokens included). */
@@ -130,6 +130,15 @@ export class OnnxModel {
   async run(texts: readonly string[], options: EncodeOptions, output: OutputInfo, onBatch: (batch: BatchResult) => void): Promise<void> {
     const prefix = options.role === 'query' ? this.config.queryPrefix : this.config.documentPrefix;
     const ids = texts.map((t) => this.tokenizer.encode(prefix + t, { maxLength: this.config.maxLength, addSpecialTokens: this.config.addSpecialTokens }));
+    await this.runIds(ids, output, onBatch, { signal: options.signal });
+  }
+
+  /**
+   * Runs token id sequences (already built, e.g. with ColBERT's markers and [MASK] padding)
+   * in length-sorted padded batches. `attended[i]` (default: the whole sequence) is how many
+   * leading tokens of item i the attention mask covers.
+   */
+  async runIds(ids: readonly Int32Array[], output: OutputInfo, onBatch: (batch: BatchResult) => void, options: { signal?: AbortSignal; attended?: readonly number[] } = {}): Promise<void> {
     if (this.#maxId !== undefined) {
       for (const [i, seq] of ids.entries()) for (const id of seq) if (id >= this.#maxId) throw new ModelInvalidError(this.folder.modelFile, `token id ${id} of text ${i} is outside the model's vocabulary (${this.#maxId}); tokenizer.json does not belong to this model.`);
     }
@@ -149,11 +158,12 @@ export class OnnxModel {
         const stride = big ? 2 : 1;
         items.forEach((item, b) => {
           const seq = ids[item]!;
+          const attended = options.attended?.[item] ?? seq.length;
           const row = b * L;
           for (let t = 0; t < L; t++) {
             const inside = t < seq.length;
             values[(row + t) * stride] =
-              name === 'input_ids' ? (inside ? seq[t]! : this.tokenizer.padId) : name === 'attention_mask' ? (inside ? 1 : 0) : name === 'position_ids' ? t : 0;
+              name === 'input_ids' ? (inside ? seq[t]! : this.tokenizer.padId) : name === 'attention_mask' ? (t < attended ? 1 : 0) : name === 'position_ids' ? t : 0;
           }
         });
         feeds[name] = big ? new ort.Tensor('int64', big, [B, L]) : new ort.Tensor('int32', values, [B, L]);

@@ -1,0 +1,162 @@
+import { docText, InputError, QuarryError, throwIfAborted, type Doc, type DocStore, type Hit, type ProgressCallback, type Query, type RaggedMatrix, type Retriever, type SearchOptions, type TokenEncoder } from '@quarry/core';
+import { Gemm } from './gemm.js';
+import { colbertCentroidCount } from './kmeans.js';
+import { checkMatryoshkaDim, truncateTokens } from './matryoshka.js';
+import { MaxSimKernel } from './maxsim-kernel.js';
+import { PlaidIndex, type PlaidSearchOptions } from './plaid-index.js';
+import { checkNbits, type ResidualBits } from './residual-codec.js';
+
+export interface ColbertIndexOptions {
+  /** Matryoshka token dimension (a prefix of the encoder's, re-normalised); default: the encoder's. */
+  dim?: number;
+  /** Bits per dimension of each compressed residual: 1, 2 or 4. */
+  nbits: ResidualBits;
+  /** Centroid count; default ColBERTv2's rule from the estimated token count. */
+  centroids?: number;
+  /** At most this many token vectors are held in memory to train centroids (default 2^18). */
+  sampleTokens?: number;
+  /** Documents per encoder call while indexing (default 64). */
+  batchSize?: number;
+  kmeansIterations?: number;
+  seed?: number;
+  /** onnxruntime threads for the GEMM and MaxSim kernels. */
+  threads?: number;
+  /** Label of the token encoder, recorded in the index so a mismatched query encoder is caught. */
+  model: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+}
+
+export type ColbertSearchOptions = SearchOptions & Omit<PlaidSearchOptions, 'filter' | 'k' | 'signal'>;
+
+/**
+ * ColBERT full retrieval: a token encoder in front of a PLAID-style compressed index.
+ * Building streams the documents twice (a bounded sample to fit centroids, then every
+ * document encoded and compressed batch by batch), so float token vectors of the whole
+ * collection are never held at once.
+ */
+export class ColbertRetriever implements Retriever {
+  readonly name = 'colbert';
+  readonly #gemm: Gemm;
+  readonly #kernel: MaxSimKernel;
+
+  private constructor(
+    readonly encoder: TokenEncoder,
+    readonly index: PlaidIndex,
+    threads: number | undefined,
+  ) {
+    const t = threads ?? 2;
+    this.#gemm = new Gemm(t);
+    this.#kernel = new MaxSimKernel({ threads: t });
+  }
+
+  get dim(): number {
+    return this.index.dim;
+  }
+
+  static async build(docs: DocStore | Iterable<Doc>, encoder: TokenEncoder, options: ColbertIndexOptions): Promise<ColbertRetriever> {
+    checkNbits(options.nbits);
+    const dim = options.dim ?? encoder.dim;
+    checkMatryoshkaDim(dim, encoder.dim);
+    const all = [...docs];
+    if (all.length === 0) throw new InputError('ColBERT index: no documents to index.');
+    const batchSize = options.batchSize ?? 64;
+    const gemm = new Gemm(options.threads ?? 2);
+    const encode = async (batch: readonly Doc[]): Promise<RaggedMatrix> =>
+      truncateTokens(await encoder.encodeTokens(batch.map((d) => docText(d)), { role: 'document', signal: options.signal }), dim);
+
+    // Pass 1: a spread-out sample of documents (every n-th) up to the token budget.
+    const budget = options.sampleTokens ?? 1 << 18;
+    const sampleParts: Float32Array[] = [];
+    let sampled = 0;
+    let sampledDocs = 0;
+    const stride = Math.max(1, Math.floor(all.length / Math.max(1, Math.ceil(budget / 64))));
+    for (let start = 0; start < all.length && sampled < budget; start += batchSize * stride) {
+      throwIfAborted(options.signal, 'ColBERT indexing');
+      const batch: Doc[] = [];
+      for (let i = start; i < Math.min(all.length, start + batchSize * stride); i += stride) batch.push(all[i]!);
+      const m = await encode(batch);
+      const take = Math.min(m.data.length / dim, budget - sampled);
+      sampleParts.push(m.data.subarray(0, take * dim));
+      sampled += take;
+      sampledDocs += batch.length;
+      options.onProgress?.({ phase: 'sampling', done: sampled, total: budget });
+    }
+    const sample = new Float32Array(sampled * dim);
+    let at = 0;
+    for (const p of sampleParts) {
+      sample.set(p, at);
+      at += p.length;
+    }
+    const expectedTokens = Math.round((sampled / Math.max(1, sampledDocs)) * all.length);
+    options.onProgress?.({ phase: 'k-means', done: 0, total: options.centroids ?? colbertCentroidCount(expectedTokens) });
+    const index = await PlaidIndex.train({ dim, offsets: Int32Array.of(0, sampled), data: sample }, options.model, gemm, {
+      nbits: options.nbits,
+      expectedTokens,
+      ...(options.centroids !== undefined ? { centroids: options.centroids } : {}),
+      ...(options.kmeansIterations !== undefined ? { iterations: options.kmeansIterations } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    sampleParts.length = 0;
+
+    // Pass 2: encode and compress every document.
+    for (let start = 0; start < all.length; start += batchSize) {
+      throwIfAborted(options.signal, 'ColBERT indexing');
+      const batch = all.slice(start, start + batchSize);
+      await index.add(
+        batch.map((d) => d.id),
+        await encode(batch),
+        gemm,
+      );
+      options.onProgress?.({ phase: 'indexing', done: Math.min(all.length, start + batchSize), total: all.length });
+    }
+    await gemm.release();
+    return new ColbertRetriever(encoder, index, options.threads);
+  }
+
+  /** Wraps a loaded index; the encoder must produce the index's token dimension (or more). */
+  static fromIndex(index: PlaidIndex, encoder: TokenEncoder, options: { model?: string; threads?: number } = {}): ColbertRetriever {
+    if (encoder.dim < index.dim) throw new QuarryError('DIMENSION_MISMATCH', `The ColBERT index holds ${index.dim}-d token vectors but the query encoder gives ${encoder.dim}-d; use the encoder the index was built with.`);
+    if (options.model !== undefined && options.model !== index.meta.model) {
+      throw new QuarryError('MODEL_MISMATCH', `The ColBERT index was built with token encoder "${index.meta.model}" but the query encoder is "${options.model}"; rebuild the index or pass the same encoder.`, {
+        index: index.meta.model,
+        encoder: options.model,
+      });
+    }
+    return new ColbertRetriever(encoder, index, options.threads);
+  }
+
+  async #encodeQueries(texts: readonly string[], signal?: AbortSignal): Promise<RaggedMatrix> {
+    return truncateTokens(await this.encoder.encodeTokens(texts, { role: 'query', signal }), this.index.dim);
+  }
+
+  async search(query: Query | string, options: ColbertSearchOptions = {}): Promise<Hit[]> {
+    return (await this.searchBatch([query], options))[0]!;
+  }
+
+  async searchBatch(queries: readonly (Query | string)[], options: ColbertSearchOptions = {}): Promise<Hit[][]> {
+    const texts = queries.map((q) => (typeof q === 'string' ? q : q.text));
+    const q = await this.#encodeQueries(texts, options.signal);
+    const filter = options.filter;
+    const out: Hit[][] = [];
+    for (let i = 0; i < texts.length; i++) {
+      const data = q.data.subarray(q.offsets[i]! * q.dim, q.offsets[i + 1]! * q.dim);
+      const hits = await this.index.search(data, this.#gemm, this.#kernel, {
+        ...options,
+        filter: filter ? (slot) => filter(this.index.idOf(slot)) : undefined,
+      });
+      out.push(hits.map((h) => ({ id: this.index.idOf(h.slot), score: h.score })));
+    }
+    return out;
+  }
+
+  async save(dir: string): Promise<void> {
+    await this.index.save(dir);
+  }
+
+  async release(): Promise<void> {
+    await this.#gemm.release();
+    await this.#kernel.release();
+  }
+}
