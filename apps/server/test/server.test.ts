@@ -92,7 +92,7 @@ describe('HTTP API on a real socket', () => {
     expect(value('quarry_http_requests_total{route="/search",method="POST",status="404"}')).toBe(1);
     expect(value('quarry_http_requests_total{route="/healthz",method="GET",status="200"}')).toBe(1);
     expect(value('quarry_http_request_duration_seconds_count{route="/search"}')).toBe(value('quarry_http_request_duration_seconds_bucket{route="/search",le="+Inf"}'));
-    expect(value('quarry_search_queries_total{pipeline="dense"}')).toBe(3 + 3);
+    expect(value('quarry_search_queries_total{pipeline="dense"}')).toBe(1 + 3 + 3); // one /search, one batch of 3, 3 /search
     expect(value('quarry_http_requests_in_flight')).toBe(1); // this scrape
     expect(value('quarry_pipeline_documents{pipeline="saved"}')).toBe(5183);
   });
