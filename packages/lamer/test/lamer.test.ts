@@ -3,7 +3,7 @@ import { Bm25Index, bm25Plugin } from '@quarry/bm25';
 import { FakeOpenAIServer } from '@quarry/llm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExtractiveAnswers, LAMER_TEMPLATES, LameR, LameRRetriever, augmentQuery, lamerPlugin, lamerRewriterPlugin, renderPrompt, splitSentences, truncateTokens, type AnswerSource } from '../src/index.js';
+import { ExtractiveAnswers, LAMER_TEMPLATES, LameR, LameRDenseRetriever, LameRRetriever, augmentQuery, lamerPlugin, lamerRewriterPlugin, renderPrompt, splitSentences, truncateTokens, type AnswerSource } from '../src/index.js';
 
 const docs: Doc[] = [
   { id: 'd1', title: 'Vitamin D and bones', text: 'Vitamin D supplements reduce the risk of hip fractures in older adults. The effect is larger with calcium.' },
@@ -128,5 +128,65 @@ describe('LameRRetriever fusion', () => {
     const expected = [...new Set([...first, ...second])].sort((a, b) => rrf(b) - rrf(a) || 0);
     expect(hits.map((h) => h.id)).toEqual(expected.slice(0, 4));
     for (const h of hits) expect((h.explain!['lamer'] as { answers: string[] }).answers).toHaveLength(1);
+  });
+});
+
+describe('dense variant and options', () => {
+  /** A deterministic test encoder: one-hot bag of the words "a".."d" (enough to check the arithmetic). */
+  const vocab = ['a', 'b', 'c', 'd'];
+  const bag = {
+    dim: 4,
+    async encode(texts: readonly string[]) {
+      const data = new Float32Array(texts.length * 4);
+      texts.forEach((t, i) =>
+        t
+          .toLowerCase()
+          .split(/[^a-z]+/)
+          .forEach((w) => {
+            const j = vocab.indexOf(w);
+            if (j >= 0) data[i * 4 + j] = data[i * 4 + j]! + 1;
+          }),
+      );
+      return { rows: texts.length, cols: 4, data };
+    },
+  };
+
+  it('uses mean_i (Enc(q) + Enc(a_i)) / 2 of normalised vectors and searches exactly', async () => {
+    const store = new MemoryDocStore([
+      { id: 'x', text: 'a' },
+      { id: 'y', text: 'b' },
+      { id: 'z', text: 'c c d' },
+    ]);
+    const fixed: AnswerSource = { name: 'fixed', kind: 'extractive', answers: async () => ['b', 'c'] };
+    const first = await Bm25Index.build([...store]);
+    const r = await LameRDenseRetriever.build(new LameR(fixed, { answers: 2 }), bag, first, store);
+    const v = await r.queryVector('a', ['b', 'c']);
+    expect([...v]).toEqual([0.5, 0.25, 0.25, 0]);
+    const hits = await r.search('a', { k: 3 });
+    expect(hits.map((h) => h.id)).toEqual(['x', 'y', 'z']);
+    expect(hits[0]!.score).toBeCloseTo(0.5, 6);
+    expect(hits[2]!.score).toBeCloseTo(0.25 * (2 / Math.sqrt(5)), 6);
+    expect((hits[0]!.explain!['lamer'] as { answers: string[] }).answers).toEqual(['b', 'c']);
+    expect([...(await r.queryVector('a', []))]).toEqual([1, 0, 0, 0]);
+  });
+
+  it('the dense selector picks the sentences nearest the query under the encoder', async () => {
+    const store = new MemoryDocStore([{ id: 'p', text: 'D d d d d. A a a a b. C c c c c.' }]);
+    const src = await ExtractiveAnswers.fromDocs(store, { selector: 'dense', encoder: bag, minTokens: 1 });
+    const out = await src.answers({ query: { id: 'q', text: 'a b' }, prompt: '', candidates: [{ id: 'p', rank: 0, score: 1, doc: store.get('p')!, text: '' }], n: 2 });
+    expect(out[0]).toBe('A a a a b.');
+    expect(out).toHaveLength(2);
+  });
+
+  it('validates options with messages that say what to change', async () => {
+    const fixed: AnswerSource = { name: 'fixed', kind: 'extractive', answers: async () => [] };
+    expect(() => new LameR(fixed, { answers: 0 })).toThrow(/answers must be an integer >= 1/);
+    expect(() => new LameR(fixed, { template: 'legal' })).toThrow(/Unknown prompt "legal": use one of web, scientific, counter-argument, financial/);
+    expect(() => new LameR(fixed, { template: 'Answer {query}' })).toThrow(/\{candidates\} placeholder/);
+    expect(new LameR(fixed, { template: 'Answer {query}', candidates: 0 }).m).toBe(0);
+    expect(() => lamerPlugin.schema.parse({ apiKey: 'sk-x' })).toThrow();
+    const noModel = lamerPlugin.create(lamerPlugin.schema.parse({ generator: 'openai', llmUrl: 'http://127.0.0.1:9/v1' }), { docs: new MemoryDocStore(docs) });
+    if (process.env['QUARRY_LLM_MODEL'] === undefined && process.env['OPENAI_MODEL'] === undefined) await expect(noModel).rejects.toThrow(/--llm-model/);
+    else await noModel;
   });
 });
