@@ -8,3 +8,4 @@ export { CorpusStatsScorer, type CorpusStatsScorerOptions, type TokenCodec } fro
 export { TokenizerCodec } from './codec.js';
 export { Llm2grIndex, Llm2grRetriever, DEFAULT_LLM2GR_OPTIONS, TITLE_PROMPT, PASSAGE_PROMPT, LLM2GR_FORMAT, LLM2GR_VERSION, codecFingerprint, type Generation, type Llm2grOptions } from './llm2gr.js';
 export { OnnxCausalLm, logSoftmax, type OnnxCausalLmOptions } from './onnx-scorer.js';
+export { OpenAIScorer, type OpenAIScorerOptions } from './openai-scorer.js';
