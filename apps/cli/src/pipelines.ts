@@ -45,6 +45,11 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
     description: 'HyDE baseline over BM25 (LLM answers without candidates, q a1 q a2 ...); needs an LLM: --llm-url URL --llm-model NAME (or QUARRY_LLM_URL, QUARRY_LLM_MODEL).',
     retrievers: [{ plugin: 'lamer', options: { mode: 'hyde', generator: 'openai' } }],
   },
+  llm2gr: {
+    name: 'llm2gr',
+    description: 'LLM2GR generative retrieval: trie-constrained titles (beam 15, keep 2), FM-index-constrained 16-token passage prefixes (beam 10), 0.9 title + 0.1 passage. Default scorer: corpus statistics, no LLM; --scorer onnx --model DIR or --scorer openai --model TOKENIZER_DIR --llm-url URL --llm-model NAME.',
+    retrievers: [{ plugin: 'llm2gr' }],
+  },
 };
 
 /** Built-in pipelines that call an LLM server are available (e.g. to `quarry demo`) only once a model is configured. */

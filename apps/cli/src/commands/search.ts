@@ -47,10 +47,15 @@ export const searchCommand: Command = {
       out(JSON.stringify({ query: text, pipeline: pipeline.name, k, hits: hits.map((h) => ({ id: h.id, score: h.score, title: pipeline.docs.get(h.id)?.title ?? null, ...(h.explain ? { explain: h.explain } : {}) })) }));
       return;
     }
+    // What plugins explain (LLM2GR's generated titles, prefix and passage; a rewritten query...):
+    // entries equal for every hit print once above the list, the others under their hit.
+    const shared = explainShared(hits);
+    for (const [key, value] of Object.entries(shared)) out(formatExplain(key, value, ''));
     hits.forEach((h, i) => {
       const doc = pipeline.docs.get(h.id);
       const label = doc?.title || (doc?.text ?? '').slice(0, 80);
       out(`${String(i + 1).padStart(3)}. ${h.score.toFixed(4)}  ${h.id}  ${label}`);
+      for (const [key, value] of Object.entries(h.explain ?? {})) if (!(key in shared) && value !== null && value !== undefined) out(formatExplain(key, value, '       '));
     });
     if (hits.length === 0) out('(no hits)');
   },
@@ -65,4 +70,21 @@ function savedConfig(dir: string): PipelineConfig | undefined {
   } catch {
     return undefined; // Pipeline.load reports the damage
   }
+}
+
+/** Explain entries with the same value in every hit. */
+function explainShared(hits: readonly { explain?: Record<string, unknown> }[]): Record<string, unknown> {
+  const first = hits[0]?.explain;
+  if (!first) return {};
+  return Object.fromEntries(Object.entries(first).filter(([key, value]) => value !== null && value !== undefined && hits.every((h) => h.explain && JSON.stringify(h.explain[key]) === JSON.stringify(value))));
+}
+
+/** `key: value` on one line, or a list (one item per line; objects as their values joined by "  "). */
+function formatExplain(key: string, value: unknown, indent: string): string {
+  const one = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : typeof v === 'string' ? v : JSON.stringify(v));
+  if (Array.isArray(value)) {
+    const items = value.map((v) => (v && typeof v === 'object' && !Array.isArray(v) ? Object.values(v).map(one).join('  ') : one(v)));
+    return [`${indent}${key}:`, ...items.map((item) => `${indent}  - ${item}`)].join('\n');
+  }
+  return `${indent}${key}: ${one(value)}`;
 }
