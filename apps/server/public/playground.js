@@ -250,11 +250,14 @@ const pick = (obj, ...names) => {
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const asText = (v) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
 
+const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
 const RENDERERS = [
   {
-    // LameR / HyDE: the answers the LLM wrote and the query actually retrieved with.
+    // LameR / HyDE (@quarry/lamer, under `explain.lamer`): the answers written for the query and the
+    // augmented query the second round retrieved with; the prompt and first-round candidates folded away.
     name: 'lamer',
-    keys: ['augmentedQuery', 'augmented_query', 'answers', 'mode'],
+    keys: ['augmentedQuery', 'augmented_query', 'answers', 'mode', 'generator', 'generatorKind', 'prompt', 'candidates'],
     match: (e) => typeof pick(e, 'augmentedQuery', 'augmented_query') === 'string',
     render(e) {
       const box = el('div', 'explain-block lamer');
@@ -264,15 +267,25 @@ const RENDERERS = [
       if (Array.isArray(e.answers) && e.answers.length) {
         const list = el('ol', 'answers');
         for (const a of e.answers) list.append(el('li', null, asText(a) ?? JSON.stringify(a)));
-        box.append(el('div', 'label', `Generated answers (${e.answers.length})`), list);
+        const source = [asText(e.generator), asText(e.generatorKind)].filter(Boolean).join(', ');
+        box.append(el('div', 'label', `Generated answers (${e.answers.length})${source ? ` from ${source}` : ''}`), list);
+      }
+      if (Array.isArray(e.candidates) && e.candidates.length) {
+        box.append(el('div', 'muted', `First-round candidates: ${e.candidates.slice(0, 20).map((c) => asText(c) ?? '?').join(', ')}${e.candidates.length > 20 ? ', …' : ''}`));
+      }
+      if (typeof e.prompt === 'string' && e.prompt) {
+        const details = el('details', 'prompt', el('summary', null, 'Prompt'));
+        details.append(el('pre', null, e.prompt.length > 4000 ? `${e.prompt.slice(0, 4000)}…` : e.prompt));
+        box.append(details);
       }
       return box;
     },
   },
   {
-    // LLM2GR: generated title(s), the passage prefix and the located passage.
+    // LLM2GR (@quarry/llm2gr): generated titles, the generated passage prefix and the passage located
+    // from it, and the two scores the hit's score combines.
     name: 'llm2gr',
-    keys: ['titles', 'prefix', 'passage'],
+    keys: ['titles', 'prefix', 'passage', 'titleScore', 'passageScore'],
     match: (e) => Array.isArray(e.titles) || typeof e.passage === 'string' || typeof e.prefix === 'string',
     render(e) {
       const box = el('div', 'explain-block llm2gr');
@@ -280,7 +293,7 @@ const RENDERERS = [
         const table = el('table', 'mini', el('tr', null, el('th', null, 'generated title'), el('th', null, 'score')));
         for (const t of e.titles.slice(0, 20)) {
           const title = isObj(t) ? asText(pick(t, 'title', 'text')) : asText(t);
-          const score = isObj(t) && typeof t.score === 'number' ? formatScore(t.score) : '';
+          const score = isObj(t) && num(t.score) !== null ? formatScore(t.score) : '';
           table.append(el('tr', null, el('td', null, title ?? JSON.stringify(t)), el('td', 'num', score)));
         }
         box.append(el('div', 'label', 'Generated titles'), table);
@@ -291,47 +304,59 @@ const RENDERERS = [
         const p = el('p', 'passage');
         if (prefix && passage.startsWith(prefix)) p.append(el('span', 'prefix', prefix), passage.slice(prefix.length));
         else p.append(passage);
-        box.append(el('div', 'label', prefix ? 'Located passage (generated prefix highlighted)' : 'Located passage'), p);
+        box.append(el('div', 'label', prefix ? 'Located passage (generated prefix marked)' : 'Located passage'), p);
         if (prefix && !passage.startsWith(prefix)) box.append(el('div', 'label', 'Generated prefix'), el('p', 'prefix', prefix));
       } else if (prefix) {
         box.append(el('div', 'label', 'Generated prefix'), el('p', 'prefix', prefix));
       }
-      return box;
+      const scores = [num(e.titleScore) !== null ? `title ${formatScore(e.titleScore)}` : null, num(e.passageScore) !== null ? `passage ${formatScore(e.passageScore)}` : null].filter(Boolean);
+      if (scores.length) box.append(el('div', 'muted', `Scores: ${scores.join(', ')}`));
+      return box.childNodes.length ? box : null;
     },
   },
   {
-    // Boolean-aware encoding: cues with their operator, their scopes, and per-token bias.
+    // Boolean-aware encoding (@quarry/bool-attn): cues with their operator, the tokens each cue governs,
+    // per-token bias and the operator gates. Reads its BoolExplanation ({text, tokens: [{index, token, cue,
+    // combined, weight, ...}], cues: [{index, token, op, prob, scope: [{index, token, value}]}], gates}) or the
+    // flat form {tokens: string[], cues: [{text, operator, index}], scopes: [{operator, start, end}], bias: number[]}.
     name: 'bool',
-    keys: ['cues', 'scopes', 'bias', 'tokens'],
-    match: (e) => Array.isArray(e.cues) || Array.isArray(e.scopes),
+    keys: ['cues', 'scopes', 'bias', 'tokens', 'gates', 'text'],
+    match: (e) => Array.isArray(e.cues) || Array.isArray(e.scopes) || (Array.isArray(e.tokens) && isObj(e.gates)),
     render(e) {
       const box = el('div', 'explain-block bool');
-      const tokens = Array.isArray(e.tokens) ? e.tokens.map((t) => asText(isObj(t) ? pick(t, 'text', 'token') : t) ?? '?') : null;
+      const rawTokens = Array.isArray(e.tokens) ? e.tokens : null;
+      const tokens = rawTokens ? rawTokens.map((t) => asText(isObj(t) ? pick(t, 'token', 'text') : t) ?? '?') : null;
       const cues = Array.isArray(e.cues) ? e.cues : [];
-      const scopes = Array.isArray(e.scopes) ? e.scopes : [];
-      const bias = Array.isArray(e.bias) ? e.bias : null;
+      const bias = rawTokens && rawTokens.some(isObj) ? rawTokens.map((t) => (isObj(t) ? num(pick(t, 'combined', 'bias')) : null)) : Array.isArray(e.bias) ? e.bias.map(num) : null;
       const cueAt = new Map();
-      for (const c of cues) {
-        const index = isObj(c) ? pick(c, 'index', 'position', 'start') : undefined;
-        if (typeof index === 'number') cueAt.set(index, String(pick(c, 'operator', 'op') ?? '?'));
-      }
-      const scopeOps = (i) => {
-        const ops = [];
-        for (const s of scopes) {
-          if (!isObj(s)) continue;
-          const op = String(pick(s, 'operator', 'op') ?? '').toLowerCase();
-          const inRange = typeof s.start === 'number' && typeof s.end === 'number' && i >= s.start && i < s.end;
-          const inList = Array.isArray(s.tokens) && s.tokens.includes(i);
-          if (inRange || inList) ops.push(op);
-        }
-        return ops;
+      const scopeOf = new Map(); // token index -> operators whose scope holds it
+      const addScope = (i, op) => {
+        if (typeof i !== 'number') return;
+        if (!scopeOf.has(i)) scopeOf.set(i, []);
+        if (!scopeOf.get(i).includes(op)) scopeOf.get(i).push(op);
       };
+      for (const c of cues) {
+        if (!isObj(c)) continue;
+        const op = String(pick(c, 'op', 'operator') ?? '?');
+        const index = num(pick(c, 'index', 'position', 'start'));
+        if (index !== null) cueAt.set(index, op);
+        if (Array.isArray(c.scope)) for (const sc of c.scope) addScope(isObj(sc) ? sc.index : sc, op.toLowerCase());
+      }
+      if (rawTokens) rawTokens.forEach((t, i) => isObj(t) && typeof t.cue === 'string' && t.cue !== 'none' && !cueAt.has(i) && cueAt.set(i, t.cue));
+      const scopes = Array.isArray(e.scopes) ? e.scopes : [];
+      for (const s of scopes) {
+        if (!isObj(s)) continue;
+        const op = String(pick(s, 'operator', 'op') ?? '').toLowerCase();
+        if (num(s.start) !== null && num(s.end) !== null) for (let i = s.start; i < s.end; i++) addScope(i, op);
+        if (Array.isArray(s.tokens)) for (const i of s.tokens) addScope(i, op);
+      }
       if (tokens) {
-        const maxBias = bias ? Math.max(1e-9, ...bias.filter((b) => typeof b === 'number').map(Math.abs)) : 1;
+        const finite = (bias || []).filter((b) => b !== null);
+        const maxBias = Math.max(1e-9, ...finite.map(Math.abs));
         const row = el('div', 'tokens');
         tokens.forEach((t, i) => {
           const tok = el('span', 'tok', t);
-          const b = bias && typeof bias[i] === 'number' ? bias[i] : null;
+          const b = bias ? bias[i] ?? null : null;
           if (b !== null) {
             const a = Math.min(1, Math.abs(b) / maxBias) * 0.6;
             tok.style.background = b >= 0 ? `rgba(24, 121, 78, ${a})` : `rgba(180, 35, 24, ${a})`;
@@ -340,20 +365,22 @@ const RENDERERS = [
             tok.classList.add('cue');
             tok.append(el('span', 'op', cueAt.get(i)));
           }
-          for (const op of scopeOps(i)) if (['and', 'or', 'not'].includes(op)) tok.classList.add(`scope-${op}`);
-          tok.title = [b !== null ? `bias ${formatScore(b)}` : null, cueAt.has(i) ? `cue ${cueAt.get(i)}` : null, ...scopeOps(i).map((o) => `in ${o.toUpperCase()} scope`)].filter(Boolean).join(', ');
+          const ops = scopeOf.get(i) || [];
+          for (const op of ops) if (['and', 'or', 'not'].includes(op)) tok.classList.add(`scope-${op}`);
+          tok.title = [b !== null ? `bias ${formatScore(b)}` : null, cueAt.has(i) ? `cue ${cueAt.get(i)}` : null, ...ops.map((o) => `in ${o.toUpperCase()} scope`)].filter(Boolean).join(', ');
           row.append(tok);
         });
         box.append(el('div', 'label', 'Query tokens (bias shaded, cues outlined, scopes underlined: AND green, OR blue, NOT red)'), row);
       }
       if (cues.length) {
-        const table = el('table', 'mini', el('tr', null, el('th', null, 'cue'), el('th', null, 'operator'), el('th', null, 'position')));
+        const table = el('table', 'mini', el('tr', null, el('th', null, 'cue'), el('th', null, 'operator'), el('th', null, 'position'), el('th', null, 'scope')));
         for (const c of cues) {
           if (!isObj(c)) {
-            table.append(el('tr', null, el('td', null, asText(c) ?? JSON.stringify(c)), el('td'), el('td')));
+            table.append(el('tr', null, el('td', null, asText(c) ?? JSON.stringify(c)), el('td'), el('td'), el('td')));
             continue;
           }
-          table.append(el('tr', null, el('td', null, asText(pick(c, 'text', 'token', 'cue')) ?? ''), el('td', null, asText(pick(c, 'operator', 'op')) ?? ''), el('td', 'num', asText(pick(c, 'index', 'position', 'start')) ?? '')));
+          const scope = Array.isArray(c.scope) ? c.scope.map((sc) => (isObj(sc) ? asText(sc.token) ?? (tokens && tokens[sc.index]) ?? '?' : tokens ? tokens[sc] ?? '?' : String(sc))).join(' ') : '';
+          table.append(el('tr', null, el('td', null, asText(pick(c, 'token', 'text', 'cue')) ?? ''), el('td', null, asText(pick(c, 'op', 'operator')) ?? ''), el('td', 'num', asText(pick(c, 'index', 'position', 'start')) ?? ''), el('td', null, scope)));
         }
         box.append(el('div', 'label', 'Boolean cues'), table);
       }
@@ -366,14 +393,18 @@ const RENDERERS = [
           }
           const op = asText(pick(s, 'operator', 'op')) ?? 'scope';
           let span = '';
-          if (typeof s.start === 'number' && typeof s.end === 'number') span = tokens ? tokens.slice(s.start, s.end).join(' ') : `tokens ${s.start}–${s.end - 1}`;
+          if (num(s.start) !== null && num(s.end) !== null) span = tokens ? tokens.slice(s.start, s.end).join(' ') : `tokens ${s.start}–${s.end - 1}`;
           else if (Array.isArray(s.tokens)) span = tokens ? s.tokens.map((i) => tokens[i] ?? '?').join(' ') : `tokens ${s.tokens.join(', ')}`;
           else if (typeof s.text === 'string') span = s.text;
           list.append(el('li', null, `${op.toUpperCase()}: ${span}`));
         }
         box.append(el('div', 'label', 'Scopes'), list);
       }
-      if (bias && !tokens) box.append(el('div', 'label', 'Per-token bias'), el('p', null, bias.map((b) => formatScore(b)).join(' ')));
+      if (isObj(e.gates)) {
+        const gates = Object.entries(e.gates).map(([op, g]) => `${op} ${num(g) !== null ? g.toFixed(2) : String(g)}`);
+        box.append(el('div', 'muted', `Operator gates: ${gates.join(', ')}`));
+      }
+      if (bias && !tokens) box.append(el('div', 'label', 'Per-token bias'), el('p', null, bias.map((b) => (b === null ? '?' : formatScore(b))).join(' ')));
       return box;
     },
   },
@@ -394,7 +425,7 @@ const RENDERERS = [
         const q = asText(pick(m, 'queryToken', 'query_token', 'query', 'q')) ?? asText(m.queryIndex) ?? '?';
         const d = asText(pick(m, 'docToken', 'doc_token', 'documentToken', 'doc', 'd')) ?? asText(m.docIndex) ?? '?';
         const s = pick(m, 'score', 'similarity', 'sim');
-        table.append(el('tr', null, el('td', null, q), el('td', null, '→'), el('td', null, d), el('td', 'num', typeof s === 'number' ? formatScore(s) : '')));
+        table.append(el('tr', null, el('td', null, q), el('td', null, '→'), el('td', null, d), el('td', 'num', num(s) !== null ? formatScore(s) : '')));
       }
       box.append(el('div', 'label', `Token matches (${matches.length})`), table);
       return box;
@@ -402,23 +433,44 @@ const RENDERERS = [
   },
 ];
 
-function renderExplain(explain) {
-  const wrap = el('div', 'explain');
+/** Applies the specific views to an explanation object; returns what they rendered and the keys left over. */
+function renderKnown(explain) {
+  const parts = [];
   let rest = { ...explain };
   for (const r of RENDERERS) {
     let rendered = null;
     try {
       if (r.match(rest)) rendered = r.render(rest);
     } catch (error) {
-      rendered = null; // an unexpected shape: fall back to the generic view for these keys
+      rendered = null; // an unexpected shape: these keys fall back to the generic view
     }
     if (rendered) {
       rendered.dataset.renderer = r.name;
-      wrap.append(rendered);
+      parts.push(rendered);
       rest = Object.fromEntries(Object.entries(rest).filter(([k]) => !r.keys.includes(k)));
     }
   }
-  if (Object.keys(rest).length) wrap.append(genericValue(rest, 0));
+  return { parts, rest };
+}
+
+function renderExplain(explain) {
+  const wrap = el('div', 'explain');
+  let rest = { ...explain };
+  // Plugins may namespace their explanation (`explain.lamer = {...}`): try the views one level down too.
+  for (const [key, value] of Object.entries(explain)) {
+    if (!isObj(value)) continue;
+    const nested = renderKnown(value);
+    if (nested.parts.length === 0) continue;
+    const section = el('div', 'explain-ns', el('div', 'ns', key));
+    section.dataset.key = key;
+    section.append(...nested.parts);
+    if (Object.keys(nested.rest).length) section.append(genericValue(nested.rest, 1));
+    wrap.append(section);
+    delete rest[key];
+  }
+  const top = renderKnown(rest);
+  wrap.append(...top.parts);
+  if (Object.keys(top.rest).length) wrap.append(genericValue(top.rest, 0));
   return wrap;
 }
 

@@ -35,15 +35,41 @@ class ExplainingRetriever implements Retriever {
         explain: this.odd
           ? { titles: 'not a list', matches: [1, null], cues: [null, 'NOT'], scopes: [{ start: 'x' }], bias: { a: 1 }, augmentedQuery: 42, nested: { deep: { deeper: { deepest: [1, 2] } } } }
           : {
-              augmentedQuery: `${QUERY} vitamin D levels and MS risk ${QUERY} low sunlight exposure`,
-              answers: ['vitamin D levels and MS risk', 'low sunlight exposure'],
-              tokens: ['vitamin', 'd', 'deficiency', 'and', 'not', 'sclerosis'],
-              cues: [{ text: 'and', operator: 'AND', index: 3 }, { text: 'not', operator: 'NOT', index: 4 }],
-              scopes: [{ operator: 'NOT', start: 5, end: 6 }],
-              bias: [0.2, 0.1, 0.4, 0, -0.1, -0.8],
-              titles: [{ title: `generated title ${i}`, score: -1.25 - i }],
+              // @quarry/lamer: LameRExplain under `lamer`, the same on every hit.
+              lamer: {
+                mode: 'lamer',
+                generator: 'extractive-dense',
+                generatorKind: 'extractive',
+                prompt: `Give a passage that answers: ${QUERY}`,
+                candidates: ['22843838', '21553394'],
+                answers: ['vitamin D levels and MS risk', 'low sunlight exposure'],
+                augmentedQuery: `${QUERY} vitamin D levels and MS risk ${QUERY} low sunlight exposure`,
+              },
+              // @quarry/bool-attn: BoolExplanation (here under `bool`).
+              bool: {
+                text: 'vitamin d deficiency and not sclerosis',
+                tokens: ['vitamin', 'd', 'deficiency', 'and', 'not', 'sclerosis'].map((token, index) => ({
+                  index,
+                  token,
+                  cue: token === 'and' ? 'AND' : token === 'not' ? 'NOT' : 'none',
+                  cueProb: token === 'and' || token === 'not' ? 0.93 : 0.02,
+                  bias: { AND: 0.1, OR: 0, NOT: token === 'sclerosis' ? -0.9 : 0 },
+                  combined: [0.2, 0.1, 0.4, 0, -0.1, -0.8][index],
+                  weight: 1 + [0.2, 0.1, 0.4, 0, -0.1, -0.8][index]!,
+                })),
+                gates: { AND: 0.97, OR: 0.03, NOT: 0.94 },
+                cues: [
+                  { index: 3, token: 'and', op: 'AND', prob: 0.93, scope: [{ index: 2, token: 'deficiency', value: 0.8 }] },
+                  { index: 4, token: 'not', op: 'NOT', prob: 0.95, scope: [{ index: 5, token: 'sclerosis', value: 0.9 }] },
+                ],
+              },
+              // @quarry/llm2gr: titles shared by every hit of the query, prefix/passage/scores per hit.
+              titles: [{ title: 'generated title A', score: -1.25 }, { title: 'generated title B', score: -2.5 }],
               prefix: `Multiple sclerosis (hit ${i})`,
               passage: `Multiple sclerosis (hit ${i}) shows a multifold increase in prevalence with latitude.`,
+              titleScore: -1.25 - i,
+              passageScore: -3.5 - i,
+              // ColBERT token matches (documented keys).
               matches: [{ queryToken: 'vitamin', docToken: 'vitamin', score: 0.97 - i / 100 }, { queryToken: 'sclerosis', docToken: 'MS', score: 0.71 }],
               fixtureNote: `generic key ${i}`,
             },
@@ -119,18 +145,25 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
     expect(columns[1]!.deltas.some((d) => /^(▲|▼)\d+$|^new$/.test(d!))).toBe(true);
     expect(await page.$$eval('li.hit .snippet mark', (m) => m.length)).toBeGreaterThan(10);
 
-    // Query-level explanation (identical on every hit): LameR's augmented query and the Boolean analysis.
+    // Query-level explanation (identical on every hit): LameR's augmented query, the Boolean analysis, LLM2GR's titles.
     const shared = page.locator('section.column[data-pipeline="explained"] .query-explain');
-    await expect(shared.locator('[data-renderer="lamer"] .augmented').textContent()).resolves.toContain('low sunlight exposure');
-    expect(await shared.locator('[data-renderer="lamer"] ol.answers li').count()).toBe(2);
-    expect(await shared.locator('[data-renderer="bool"] .tok.cue').allTextContents()).toEqual(['andAND', 'notNOT']);
-    expect(await shared.locator('[data-renderer="bool"] .tok.scope-not').allTextContents()).toEqual(['sclerosis']);
-    expect(await shared.locator('[data-renderer="bool"] ul.scopes li').allTextContents()).toEqual(['NOT: sclerosis']);
-    // Per-hit: LLM2GR titles / prefix / passage, ColBERT token matches, and an unknown key shown generically.
+    const lamer = shared.locator('[data-key="lamer"] [data-renderer="lamer"]');
+    await expect(lamer.locator('.augmented').textContent()).resolves.toContain('low sunlight exposure');
+    expect(await lamer.locator('ol.answers li').allTextContents()).toEqual(['vitamin D levels and MS risk', 'low sunlight exposure']);
+    await expect(lamer.locator('.label').nth(1).textContent()).resolves.toBe('Generated answers (2) from extractive-dense, extractive');
+    expect(await lamer.locator('details.prompt').count()).toBe(1);
+    const bool = shared.locator('[data-key="bool"] [data-renderer="bool"]');
+    expect(await bool.locator('.tok.cue').allTextContents()).toEqual(['andAND', 'notNOT']);
+    expect(await bool.locator('.tok.scope-not').allTextContents()).toEqual(['sclerosis']);
+    expect(await bool.locator('.tok.scope-and').allTextContents()).toEqual(['deficiency']);
+    expect(await bool.locator('table tr').nth(2).locator('td').allTextContents()).toEqual(['not', 'NOT', '4', 'sclerosis']);
+    await expect(bool.locator('.muted').textContent()).resolves.toBe('Operator gates: AND 0.97, OR 0.03, NOT 0.94');
+    expect(await shared.locator('[data-renderer="llm2gr"] table td').allTextContents()).toEqual(['generated title A', '-1.2500', 'generated title B', '-2.5000']);
+    // Per-hit: LLM2GR prefix / passage / scores, ColBERT token matches, and an unknown key shown generically.
     const first = page.locator('section.column[data-pipeline="explained"] li.hit').first();
     await first.locator('details.hit-explain summary').click();
-    await expect(first.locator('[data-renderer="llm2gr"] table td').first().textContent()).resolves.toBe('generated title 0');
     await expect(first.locator('[data-renderer="llm2gr"] .passage .prefix').textContent()).resolves.toBe('Multiple sclerosis (hit 0)');
+    await expect(first.locator('[data-renderer="llm2gr"] .muted').textContent()).resolves.toBe('Scores: title -1.2500, passage -3.5000');
     expect(await first.locator('[data-renderer="colbert"] tr').allTextContents()).toEqual(['query tokendocument tokensimilarity', 'vitamin→vitamin0.9700', 'sclerosis→MS0.7100']);
     expect(await first.locator('dl.kv dt').allTextContents()).toEqual(['fixtureNote']);
     // Plain pipelines have no explanation box.
