@@ -1,12 +1,14 @@
 // SciFact figures of the README: BM25 against LameR with the extractive source (no LLM).
-// Usage: node bench/scifact.mjs [--splits test,test-unseen,train]   (after `npx nx run @quarry/lamer:build`)
+// Usage: node bench/scifact.mjs [--splits test,test-unseen,train] [--write]   (after `npx nx run @quarry/lamer:build`)
+// --write puts the tables into the root BENCHMARKS.md (section "lamer-scifact").
 import { parseArgs } from 'node:util';
+import { writeBenchSection } from '../../../tools/bench-report.mjs';
 import { MemoryDocStore, SeededRandom, evaluate, loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
 import { Bm25Index } from '@quarry/bm25';
 import { bundledModelDir, loadEncoder } from '@quarry/encoders';
 import { DEFAULT_SELECTOR_MODEL, ExtractiveAnswers, LameR, LameRDenseRetriever, LameRRetriever } from '../dist/index.js';
 
-const { values } = parseArgs({ options: { splits: { type: 'string', default: 'test,test-unseen' } } });
+const { values } = parseArgs({ options: { splits: { type: 'string', default: 'test,test-unseen' }, write: { type: 'boolean', default: false } } });
 const ds = openBeirDataset(new URL('../../../datasets/scifact', import.meta.url).pathname);
 const docs = await MemoryDocStore.fromAsync(readCorpus(ds.corpusFile));
 const bm25 = await Bm25Index.build(docs);
@@ -59,7 +61,10 @@ for (const split of values.splits.split(',')) {
     }
   }
 }
-console.log('| pipeline | split | nDCG@10 | R@100 | QPS |\n|---|---|---|---|---|');
-for (const r of rows) console.log(`| ${r.name} | ${r.split} | ${r.ndcg.toFixed(4)} | ${r.r100.toFixed(4)} | ${r.qps.toFixed(0)} |`);
-console.log('\nAgainst bm25, paired randomization test (10,000 sign flips, seed 13):\n\n| pipeline | split | metric | delta | p |\n|---|---|---|---|---|');
-for (const t of tests) console.log(`| ${t.name} | ${t.split} | ${t.metric} | ${t.delta >= 0 ? '+' : ''}${t.delta.toFixed(4)} | ${t.p.toFixed(4)} |`);
+const lines = ['| pipeline | split | nDCG@10 | R@100 | QPS |', '|---|---|---|---|---|'];
+for (const r of rows) lines.push(`| ${r.name} | ${r.split} | ${r.ndcg.toFixed(4)} | ${r.r100.toFixed(4)} | ${r.qps.toFixed(0)} |`);
+lines.push('', 'Against bm25, paired randomization test (10,000 sign flips, seed 13):', '', '| pipeline | split | metric | delta | p |', '|---|---|---|---|---|');
+for (const t of tests) lines.push(`| ${t.name} | ${t.split} | ${t.metric} | ${t.delta >= 0 ? '+' : ''}${t.delta.toFixed(4)} | ${t.p.toFixed(4)} |`);
+lines.push('', 'Extractive source (no LLM): pseudo-relevance feedback, not LameR with an LLM. QPS: one process, top 1000, the search phase only (sentence encoding and both BM25 rounds included); it varies with load.');
+console.log(lines.join('\n'));
+if (values.write) writeBenchSection('lamer-scifact', { title: '@quarry/lamer — SciFact, BM25 vs LameR with the extractive source', command: `node packages/lamer/bench/scifact.mjs --splits ${values.splits} --write`, markdown: lines.join('\n') });

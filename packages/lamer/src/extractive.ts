@@ -83,7 +83,16 @@ export class ExtractiveAnswers implements AnswerSource {
   }
 
   async answers(input: AnswerInput): Promise<string[]> {
-    const { query, candidates, n } = input;
+    return (await this.select(input)).map((s) => s.text);
+  }
+
+  /**
+   * The chosen sentences with the candidate each comes from. `exclude` leaves out the
+   * sentences of one candidate (the next best ones take their place).
+   */
+  async select(input: AnswerInput, exclude?: string): Promise<{ text: string; id: string }[]> {
+    const { query, n } = input;
+    const candidates = exclude === undefined ? input.candidates : input.candidates.filter((c) => c.id !== exclude);
     const o = this.#options;
     const pool: { sentence: string; cand: Candidate }[] = [];
     for (const cand of candidates) {
@@ -122,14 +131,14 @@ export class ExtractiveAnswers implements AnswerSource {
     const prior = (i: number) => scores[i]! / (1 + o.rankDecay * pool[i]!.cand.rank);
     order.sort((a, b) => prior(b) - prior(a) || a - b);
     const perDoc = new Map<string, number>();
-    const out: string[] = [];
+    const out: { text: string; id: string }[] = [];
     for (const i of order) {
       if (out.length >= n) break;
       const id = pool[i]!.cand.id;
       const used = perDoc.get(id) ?? 0;
       if (used >= o.maxPerDoc) continue;
       perDoc.set(id, used + 1);
-      out.push(pool[i]!.sentence);
+      out.push({ text: pool[i]!.sentence, id });
     }
     return out;
   }
