@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Pipeline, type Hit, type Query, type Retriever, type SearchOptions } from '@quarry/core';
-import { defaultRegistry } from '@quarry/cli';
+import { availablePipelines, defaultRegistry } from '@quarry/cli';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, loadPipelines, loadServerConfig, type ServedPipeline } from '../src/index.js';
@@ -87,11 +87,15 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
   let app: FastifyInstance;
   let url: string;
   let browser: import('playwright-core').Browser;
+  let withLamer = false;
 
   beforeAll(async () => {
     useTemporaryCache();
-    const { file } = configFolder('pipelines:\n  bm25: { dataset: scifact, pipeline: bm25 }\n  dense: { dataset: scifact, pipeline: dense }\n');
-    const loaded = await loadPipelines(loadServerConfig(file, ['bm25', 'dense']), defaultRegistry());
+    // The real LameR pipeline too (extractive answers, no LLM), when the CLI bundles it.
+    const registry = defaultRegistry();
+    withLamer = availablePipelines(registry).includes('lamer');
+    const { file } = configFolder(`pipelines:\n  bm25: { dataset: scifact, pipeline: bm25 }\n  dense: { dataset: scifact, pipeline: dense }\n${withLamer ? '  lamer: { dataset: scifact, pipeline: lamer }\n' : ''}`);
+    const loaded = await loadPipelines(loadServerConfig(file, ['bm25', 'dense', 'lamer']), registry);
     const pipelines = new Map(loaded.map((p) => [p.name, p]));
     pipelines.set('explained', fixture('explained', loaded[0]!, false));
     pipelines.set('odd', fixture('odd', loaded[0]!, true));
@@ -200,6 +204,26 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
     await expect(page.locator('#status').textContent()).resolves.toMatch(/^1 of 2 pipelines answered in \d+ ms\.$/);
     expect(problems).toEqual([]);
     await page.screenshot({ path: join(ARTIFACTS, 'playground-errors.png') });
+    await page.close();
+  });
+
+  it("renders the real LameR plugin's explanation (augmented query, answers, prompt)", async (context) => {
+    if (!withLamer) context.skip();
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+    page.setDefaultTimeout(30_000);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    await page.goto(`${url}/?q=${encodeURIComponent(QUERY)}&p=bm25,lamer&k=5`);
+    await page.waitForFunction(() => document.querySelectorAll('li.hit').length === 10);
+    const lamer = page.locator('section.column[data-pipeline="lamer"] .query-explain [data-key="lamer"] [data-renderer="lamer"]');
+    const augmented = (await lamer.locator('.augmented').textContent()) ?? '';
+    expect(augmented.startsWith(QUERY)).toBe(true);
+    expect(augmented.length).toBeGreaterThan(QUERY.length * 2);
+    expect(await lamer.locator('ol.answers li').count()).toBeGreaterThan(0);
+    await expect(lamer.locator('.label').nth(1).textContent()).resolves.toMatch(/^Generated answers \(\d+\) from extractive/);
+    expect(await lamer.locator('details.prompt').count()).toBe(1);
+    expect(problems).toEqual([]);
+    await page.screenshot({ path: join(ARTIFACTS, 'playground-lamer.png'), fullPage: true });
     await page.close();
   });
 });
