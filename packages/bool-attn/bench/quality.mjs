@@ -21,9 +21,13 @@ for (const split of values.splits.split(',')) {
   for (const [name, r] of [['baseline', baseRetriever], ['bool', boolRetriever]]) {
     const hits = await r.searchBatch(queries, { k: 1000 });
     const m = evaluate(new Map(queries.map((q, i) => [q.id, hits[i]])), qrels, ['mrr@10', 'ndcg@10']).metrics;
-    row[name] = { mrr: m['mrr@10'], ndcg: m['ndcg@10'] };
+    const r2 = evaluate(new Map(queries.map((q, i) => [q.id, hits[i]])), qrels, ['mrr@10', 'ndcg@10']);
+    row[name] = { mrr: m['mrr@10'], ndcg: m['ndcg@10'], perQuery: r2.perQuery['mrr@10'] };
   }
+  const ids = queries.map((q) => q.id);
+  row.better = ids.filter((id) => row.bool.perQuery[id] > row.baseline.perQuery[id] + 1e-12).length;
+  row.worse = ids.filter((id) => row.bool.perQuery[id] < row.baseline.perQuery[id] - 1e-12).length;
   rows.push(row);
-  console.log(`${split.padEnd(11)} ${String(queries.length).padStart(4)}  MRR@10 ${row.baseline.mrr.toFixed(4)} -> ${row.bool.mrr.toFixed(4)} (${((row.bool.mrr / row.baseline.mrr - 1) * 100).toFixed(1)}%)  nDCG@10 ${row.baseline.ndcg.toFixed(4)} -> ${row.bool.ndcg.toFixed(4)}`);
+  console.log(`${split.padEnd(11)} ${String(queries.length).padStart(4)}  MRR@10 ${row.baseline.mrr.toFixed(4)} -> ${row.bool.mrr.toFixed(4)} (${((row.bool.mrr / row.baseline.mrr - 1) * 100).toFixed(1)}%)  nDCG@10 ${row.baseline.ndcg.toFixed(4)} -> ${row.bool.ndcg.toFixed(4)}  queries better/worse (MRR@10) ${row.better}/${row.worse}`);
 }
 export { rows };

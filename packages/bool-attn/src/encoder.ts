@@ -105,6 +105,21 @@ export class BoolQueryEncoder implements Encoder {
     return this.base.encodeIds(texts.map((t) => this.tokenize(t)), options);
   }
 
+  /**
+   * The baseline: the same base encoder, tokenisation and pooling, without the modules
+   * (every pooling weight 1). Documents are encoded identically.
+   */
+  asBaseline(): Encoder {
+    return {
+      dim: this.dim,
+      encode: async (texts: readonly string[], options: EncodeOptions): Promise<Matrix> => {
+        if (options.role !== 'query') return this.base.encode(texts, options);
+        throwIfAborted(options.signal, 'query encoding');
+        return this.encodePlain(texts, options.dim !== undefined ? { dim: options.dim } : {});
+      },
+    };
+  }
+
   explain(text: string): BoolExplanation {
     const ids = this.tokenize(text);
     const fw = this.run(ids);

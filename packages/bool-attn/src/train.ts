@@ -30,6 +30,8 @@ export interface TrainBoolOptions {
   /** Percentage of train source queries held out as a development split. */
   devPercent?: number;
   maxQueryLength?: number;
+  /** Use only the first N train queries of each operator (and N plain ones): quick runs and tests. */
+  limitQueries?: number;
   seed?: number;
   signal?: AbortSignal;
   onProgress?: (event: { phase: string; epoch: number; step: number; steps: number; loss: number; elapsedMs: number }) => void;
@@ -164,9 +166,15 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
     if (!hit) aOnly.set(src, (hit = scan(base.encodeIds([base.tokenize(sourceText(src), 'query').slice(0, maxQueryLength)]).data, 100)));
     return hit;
   };
+  const used = new Map<string, number>();
   for (const q of queries) {
     throwIfAborted(options.signal, 'training data');
     if (q.meta.split !== 'train') continue;
+    if (options.limitQueries !== undefined) {
+      const k = used.get(q.meta.op) ?? 0;
+      used.set(q.meta.op, k + 1);
+      if (k >= options.limitQueries) continue;
+    }
     const srcs = q.meta.sources;
     if (srcs.some(isDev)) {
       if (q.meta.op !== 'none' && isDev(srcs[0]!)) dev.push(q);

@@ -64,3 +64,36 @@ describe('BoolModules gradients', () => {
     expect(checked).toBe(m.size);
   });
 });
+
+describe('retrievalLoss gradients', () => {
+  it('match central finite differences with respect to the pooling weights', async () => {
+    const { retrievalLoss } = await import('../src/train.js');
+    const rng = new SeededRandom(11);
+    const n = 5;
+    const dim = 6;
+    const docs = 9;
+    const x = Float32Array.from({ length: n * dim }, () => rng.normal());
+    const D = new Float32Array(docs * dim);
+    for (let i = 0; i < docs; i++) {
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += (D[i * dim + j] = rng.normal()) ** 2;
+      for (let j = 0; j < dim; j++) D[i * dim + j]! /= Math.sqrt(s);
+    }
+    const w = Float64Array.from({ length: n }, () => 1 + rng.normal() * 0.5);
+    const candidates = Int32Array.of(0, 2, 3, 5, 7, 8);
+    const positives = Int32Array.of(3, 7);
+    const r = retrievalLoss(x, w, n, dim, D, candidates, positives, 0.2);
+    expect(r.loss).toBeGreaterThan(0);
+    for (let t = 0; t < n; t++) {
+      const h = 1e-6;
+      const orig = w[t]!;
+      w[t] = orig + h;
+      const up = retrievalLoss(x, w, n, dim, D, candidates, positives, 0.2).loss;
+      w[t] = orig - h;
+      const down = retrievalLoss(x, w, n, dim, D, candidates, positives, 0.2).loss;
+      w[t] = orig;
+      const num = (up - down) / (2 * h);
+      expect(Math.abs(r.gw[t]! - num)).toBeLessThanOrEqual(1e-7 + 1e-5 * Math.abs(num));
+    }
+  });
+});
