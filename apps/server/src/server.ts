@@ -82,6 +82,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   const batchSchema = batchRequestSchema(limits);
   const staticFiles = new Map(Object.entries(STATIC_FILES).map(([route, { file, type }]) => [route, { body: readFileSync(`${PUBLIC_DIR}${file}`), type }]));
   let nextId = 0;
+  const startedAt = Date.now();
 
   const app = Fastify({
     logger: options.log === false ? false : { level: options.log?.level ?? 'info', ...(options.log?.stream ? { stream: options.log.stream } : {}) },
@@ -142,7 +143,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
 
   app.setErrorHandler((error: unknown, request, reply) => {
     const body = toApiError(error, request);
-    if (body.statusCode >= 500 && !(error instanceof HttpError)) request.log.error({ err: error }, 'request failed');
+    if (body.statusCode >= 500 && !(error instanceof HttpError)) request.log.error({ err: error, reqId: request.id }, 'request failed');
     if (error instanceof HttpError) for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(limits.retryAfterSeconds));
     if (body.statusCode === 503 || body.statusCode === 504) metrics.rejected.inc({ reason: body.error.code.toLowerCase() });
@@ -175,7 +176,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     pipelines: [...pipelines.keys()],
     searching: limiter.active,
     queued: limiter.waiting,
-    uptimeSeconds: Math.round(process.uptime()),
+    uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
   }));
 
   app.get('/metrics', async (_request, reply) => {
@@ -302,6 +303,8 @@ function toApiError(error: unknown, request: FastifyRequest): ApiError {
     return apiError(fastifyError.statusCode, 'INVALID_REQUEST', fastifyError.message ?? 'Bad request.');
   }
   if (error instanceof QuarryError && error.code === 'INPUT_INVALID') return apiError(400, 'INVALID_REQUEST', error.message);
+  // A service a plugin depends on failed (an LLM endpoint, a database): the plugin's message says which.
+  if (error instanceof QuarryError && error.code === 'UPSTREAM_FAILED') return apiError(502, 'UPSTREAM_FAILED', error.message);
   return apiError(500, 'INTERNAL', `The server failed to answer (request ${request.id}); the server log has the details.`);
 }
 

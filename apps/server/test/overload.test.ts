@@ -1,9 +1,10 @@
-import { AbortError, MemoryDocStore, Pipeline, parsePipelineConfig, type Hit, type Query, type Retriever, type SearchOptions } from '@quarry/core';
+import { AbortError, QuarryError, MemoryDocStore, Pipeline, parsePipelineConfig, type Hit, type Query, type Retriever, type SearchOptions } from '@quarry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createServer, type ServedPipeline } from '../src/index.js';
 import { getJson, post, postJson, rawRequest } from './helpers.js';
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 
 /**
  * A test retriever whose searches wait on a gate the test opens, so a test can hold
@@ -108,6 +109,46 @@ describe('bounded concurrency', () => {
     expect(metrics).toContain('quarry_http_requests_total{route="/search",method="POST",status="aborted"} 1');
     gated.open();
     expect((await search(url)).status).toBe(200);
+  });
+});
+
+describe('failures inside a pipeline', () => {
+  class Failing implements Retriever {
+    readonly name = 'failing';
+    constructor(private readonly error: Error) {}
+    async search(): Promise<Hit[]> {
+      throw this.error;
+    }
+    async searchBatch(): Promise<Hit[][]> {
+      throw this.error;
+    }
+  }
+
+  it('an upstream failure is a 502 with the plugin\'s message; a bug is a 500 that names the request id and logs the stack', async () => {
+    const lines: string[] = [];
+    const stream = new Writable({ write: (chunk, _e, done) => { lines.push(String(chunk)); done(); } });
+    const app = createServer({
+      pipelines: new Map([
+        ['llm', served('llm', new Failing(new QuarryError('UPSTREAM_FAILED', 'The LLM endpoint http://127.0.0.1:9/v1 refused the connection; start it or fix --llm-url.')))],
+        ['buggy', served('buggy', new Failing(new TypeError("Cannot read properties of undefined (reading 'secret')")))],
+      ]),
+      log: { level: 'info', stream },
+    });
+    const url = await listen(app);
+    try {
+      const upstream = await search(url, 'llm');
+      expect(upstream.status).toBe(502);
+      expect(upstream.body.error).toEqual({ code: 'UPSTREAM_FAILED', message: 'The LLM endpoint http://127.0.0.1:9/v1 refused the connection; start it or fix --llm-url.' });
+      const bug = await search(url, 'buggy');
+      expect(bug.status).toBe(500);
+      const id = bug.headers.get('x-request-id');
+      expect(bug.body.error).toEqual({ code: 'INTERNAL', message: `The server failed to answer (request ${id}); the server log has the details.` });
+      const logged = lines.map((l) => JSON.parse(l) as { msg: string; reqId?: string; err?: { stack: string } }).find((l) => l.msg === 'request failed' && l.reqId === id);
+      expect(logged?.err?.stack).toMatch(/TypeError: Cannot read properties of undefined/);
+      expect((await getJson(`${url}/healthz`)).status).toBe(200);
+    } finally {
+      await app.close();
+    }
   });
 });
 
