@@ -32,16 +32,24 @@ export type Settings = Readonly<Record<string, string>>;
 
 export interface UseOptions {
   signal?: AbortSignal;
+  /**
+   * Settings for this operation only: applied with `set_config(name, value, true)` inside a
+   * transaction around it, so they never leak to other work on the same session (a
+   * transaction-pooling PgBouncer, or PGlite's socket server, which serves one session to
+   * every connection).
+   */
   settings?: Settings;
+  /** Run the operation inside BEGIN/COMMIT. */
+  transaction?: boolean;
 }
 
 /**
- * A `pg.Pool` with retries, timeouts and per-connection settings. Every operation runs
- * through `use`, which checks a client out, brings its session settings up to date with
- * parameterised `set_config` calls (only those that changed on that connection), runs
- * the operation and returns the client. A client that saw any error is destroyed rather
- * than returned (its session state is unknown). Transient failures are retried with
- * backoff, so operations handed to `use` must be idempotent.
+ * A `pg.Pool` with retries and timeouts. Every operation runs through `use`, which checks
+ * a client out, sets the session's base settings (statement_timeout) once per connection,
+ * runs the operation (inside a transaction with its own `SET LOCAL`-style settings when it
+ * has any) and returns the client. A client that saw any error is destroyed rather than
+ * returned (its session state is unknown). Transient failures are retried with backoff, so
+ * operations handed to `use` must be idempotent. All values travel as bind parameters.
  */
 export class PgConnection {
   readonly options: ResolvedConnectionOptions;
@@ -67,7 +75,7 @@ export class PgConnection {
     this.pool.on('error', () => {});
   }
 
-  /** The base settings of every connection: statement_timeout. */
+  /** Session settings every connection gets once (cached per connection): statement_timeout. */
   get baseSettings(): Settings {
     return { statement_timeout: String(this.options.statementTimeoutMs) };
   }
@@ -92,8 +100,22 @@ export class PgConnection {
         const onError = (error: unknown) => (broken ??= error);
         client.on('error', onError);
         try {
-          await this.#apply(client, { ...this.baseSettings, ...options.settings });
-          const value = await fn(client);
+          await this.#apply(client, this.baseSettings);
+          const local = Object.entries(options.settings ?? {});
+          let value: T;
+          if (options.transaction || local.length > 0) {
+            await client.query('BEGIN');
+            try {
+              if (local.length > 0) await client.query(`SELECT ${local.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, true)`).join(', ')}`, local.flat());
+              value = await fn(client);
+              await client.query('COMMIT');
+            } catch (error) {
+              await client.query('ROLLBACK').catch(() => {});
+              throw error;
+            }
+          } else {
+            value = await fn(client);
+          }
           if (broken) throw broken;
           client.removeListener('error', onError);
           client.release();
@@ -115,21 +137,7 @@ export class PgConnection {
 
   /** `fn` inside BEGIN/COMMIT; the whole transaction is retried on a transient failure. */
   async transaction<T>(operation: string, fn: (client: pg.PoolClient) => Promise<T>, options: UseOptions = {}): Promise<T> {
-    return this.use(
-      operation,
-      async (client) => {
-        await client.query('BEGIN');
-        try {
-          const value = await fn(client);
-          await client.query('COMMIT');
-          return value;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw error;
-        }
-      },
-      options,
-    );
+    return this.use(operation, fn, { ...options, transaction: true });
   }
 
   async end(): Promise<void> {

@@ -348,11 +348,10 @@ export class PgVectorStore {
     await this.connection.transaction(
       `building the HNSW index ${indexName}`,
       async (client) => {
-        await client.query(`SELECT set_config('statement_timeout', $1, true)`, [String(this.indexTimeoutMs)]);
         await client.query(`DROP INDEX IF EXISTS ${qualifiedIndex(n.schema, indexName)}`);
         await client.query(`CREATE INDEX "${indexName}" ON ${table} USING hnsw (embedding vector_ip_ops) WITH (m = ${inlineInt(m, 'm', 2, 100)}, ef_construction = ${inlineInt(efc, 'efConstruction', 4, 1000)})`);
       },
-      options.signal ? { signal: options.signal } : {},
+      { settings: { statement_timeout: String(this.indexTimeoutMs) }, ...(options.signal ? { signal: options.signal } : {}) },
     );
     return { built: true, m, efConstruction: efc };
   }
@@ -446,30 +445,33 @@ export class PgVectorStore {
     return r.rows.map((row) => row.doc_id);
   }
 
-  /** Token vectors of the given documents, item i = ids[i] (missing documents get no rows). */
+  /**
+   * Token vectors of the given documents, item i = ids[i] (a missing document gets no
+   * rows). One row per document comes back: its tokens' binary vectors concatenated in
+   * position order (`string_agg(vector_send(..))`), decoded here without parsing text.
+   */
   async tokenVectors(ids: readonly string[], options: { signal?: AbortSignal } = {}): Promise<RaggedMatrix> {
     this.#requireMode('colbert', 'tokenVectors');
     const dim = this.dim;
-    const byId = new Map<string, Buffer[]>();
+    const stride = 4 + 4 * dim;
+    const byId = new Map<string, Buffer>();
     if (ids.length > 0) {
-      const r = await this.connection.query<{ doc_id: string; embedding: Buffer }>(
+      const r = await this.connection.query<{ doc_id: string; v: Buffer }>(
         'reading token vectors',
-        `SELECT doc_id, vector_send(embedding) AS embedding FROM ${this.names.tokens} WHERE doc_id = ANY($1::text[]) ORDER BY doc_id, pos`,
+        `SELECT doc_id, string_agg(vector_send(embedding), ''::bytea ORDER BY pos) AS v FROM ${this.names.tokens} WHERE doc_id = ANY($1::text[]) GROUP BY doc_id`,
         [ids],
         options.signal ? { signal: options.signal } : {},
       );
-      for (const row of r.rows) {
-        let list = byId.get(row.doc_id);
-        if (!list) byId.set(row.doc_id, (list = []));
-        list.push(row.embedding);
-      }
+      for (const row of r.rows) byId.set(row.doc_id, row.v);
     }
     const offsets = new Int32Array(ids.length + 1);
-    for (let i = 0; i < ids.length; i++) offsets[i + 1] = offsets[i]! + (byId.get(ids[i]!)?.length ?? 0);
+    for (let i = 0; i < ids.length; i++) offsets[i + 1] = offsets[i]! + (byId.get(ids[i]!)?.length ?? 0) / stride;
     const data = new Float32Array(offsets[ids.length]! * dim);
     for (let i = 0; i < ids.length; i++) {
-      const list = byId.get(ids[i]!) ?? [];
-      list.forEach((buf, t) => decodeVectorBinary(buf, data, (offsets[i]! + t) * dim, dim));
+      const buf = byId.get(ids[i]!);
+      if (!buf) continue;
+      const count = buf.length / stride;
+      for (let t = 0; t < count; t++) decodeVectorBinary(buf.subarray(t * stride, (t + 1) * stride), data, (offsets[i]! + t) * dim, dim);
     }
     return { dim, offsets, data };
   }
