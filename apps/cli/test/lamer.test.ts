@@ -36,11 +36,13 @@ describe('quarry eval --pipeline lamer', () => {
     const lines = readTrace(trace);
     expect(lines).toHaveLength(104);
     expect(server.requests).toHaveLength(104);
-    for (const [i, line] of lines.entries()) {
-      const body = server.requests[i]!.body as { n: number; model: string; messages: { content: string }[] };
+    // Queries of a batch are expanded 4 at a time, so requests may arrive in any order: match them by prompt.
+    const byPrompt = new Map(server.requests.map((r) => [(r.body as { messages: { content: string }[] }).messages[0]!.content, r.body as { n: number; model: string }]));
+    expect(byPrompt.size).toBe(104);
+    for (const line of lines) {
+      const body = byPrompt.get(line.lamer.prompt)!;
       expect(body.n).toBe(3);
       expect(body.model).toBe('fake-llm');
-      expect(line.lamer.prompt).toBe(body.messages[0]!.content);
       expect(line.lamer.prompt.startsWith(`Give a question "${line.query}" and its possible scientific paper passages (most of these passages are wrong) enumerated as: \n 1.`)).toBe(true);
       expect(line.lamer.prompt).toContain(' \n 4.');
       expect(line.lamer.prompt).not.toContain(' \n 5.');

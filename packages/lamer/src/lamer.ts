@@ -97,6 +97,20 @@ export class LameR implements QueryRewriter {
   }
 }
 
+/** `fn` over every item, at most `limit` at a time, results in input order. */
+async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}
+
 function asQuery(q: Query | string, i: number): Query {
   return typeof q === 'string' ? { id: String(i), text: q } : q;
 }
@@ -113,7 +127,11 @@ export class LameRRetriever implements Retriever {
     readonly lamer: LameR,
     readonly retriever: Retriever,
     readonly docs: DocStore,
-    readonly options: { fuse?: { k?: number; weights?: [number, number]; depth?: number } } = {},
+    readonly options: {
+      fuse?: { k?: number; weights?: [number, number]; depth?: number };
+      /** Queries of a batch expanded at once (default 4): LLM requests overlap; results keep their order. */
+      parallel?: number;
+    } = {},
   ) {
     this.name = `${lamer.mode}-${retriever.name}`;
   }
@@ -124,8 +142,7 @@ export class LameRRetriever implements Retriever {
 
   async searchBatch(queries: readonly (Query | string)[], options: SearchOptions = {}): Promise<Hit[][]> {
     const k = options.k ?? 10;
-    const out: Hit[][] = [];
-    for (const [i, raw] of queries.entries()) {
+    return mapPool(queries, this.options.parallel ?? 4, async (raw, i) => {
       const q = asQuery(raw, i);
       const lamer = await this.lamer.expand(q, { retriever: this.retriever, docs: this.docs, ...(options.signal ? { signal: options.signal } : {}) });
       const fuse = this.options.fuse;
@@ -136,9 +153,8 @@ export class LameRRetriever implements Retriever {
         const firstHits = await this.retriever.search(q, { ...options, k: depth });
         hits = reciprocalRankFusion([firstHits, second], { k: fuse.k ?? 60, ...(fuse.weights ? { weights: fuse.weights } : {}), limit: k });
       }
-      out.push(hits.slice(0, k).map((h) => ({ ...h, explain: { ...h.explain, lamer } })));
-    }
-    return out;
+      return hits.slice(0, k).map((h) => ({ ...h, explain: { ...h.explain, lamer } }));
+    });
   }
 }
 
@@ -157,10 +173,12 @@ export class LameRDenseRetriever implements Retriever {
     readonly docs: DocStore,
     private readonly ids: string[],
     private readonly vectors: Float32Array,
+    /** Queries of a batch expanded at once (LLM requests overlap); results keep their order. */
+    readonly parallel = 4,
   ) {}
 
   /** Encodes every document (title + text), normalised for cosine. */
-  static async build(lamer: LameR, encoder: Encoder, firstRound: Retriever, docs: DocStore, options: { batchSize?: number; signal?: AbortSignal } = {}): Promise<LameRDenseRetriever> {
+  static async build(lamer: LameR, encoder: Encoder, firstRound: Retriever, docs: DocStore, options: { batchSize?: number; signal?: AbortSignal; parallel?: number } = {}): Promise<LameRDenseRetriever> {
     const all = [...docs];
     const d = encoder.dim;
     const vectors = new Float32Array(all.length * d);
@@ -171,7 +189,7 @@ export class LameRDenseRetriever implements Retriever {
       vectors.set(m.data, i * d);
     }
     for (let i = 0; i < all.length; i++) normalize(vectors, i * d, d);
-    return new LameRDenseRetriever(lamer, encoder, firstRound, docs, all.map((doc) => doc.id), vectors);
+    return new LameRDenseRetriever(lamer, encoder, firstRound, docs, all.map((doc) => doc.id), vectors, options.parallel ?? 4);
   }
 
   /** (Enc(q) + Enc(a_i)) / 2 averaged over answers (just Enc(q) when there are none), each vector normalised. */
@@ -196,8 +214,7 @@ export class LameRDenseRetriever implements Retriever {
   async searchBatch(queries: readonly (Query | string)[], options: SearchOptions = {}): Promise<Hit[][]> {
     const k = options.k ?? 10;
     const d = this.encoder.dim;
-    const out: Hit[][] = [];
-    for (const [i, raw] of queries.entries()) {
+    return mapPool(queries, this.parallel, async (raw, i) => {
       const q = asQuery(raw, i);
       const lamer = await this.lamer.expand(q, { retriever: this.firstRound, docs: this.docs, ...(options.signal ? { signal: options.signal } : {}) });
       const qv = await this.queryVector(q.text, lamer.answers, options.signal);
@@ -210,9 +227,8 @@ export class LameRDenseRetriever implements Retriever {
         if (s > top.threshold) top.push(r, s);
       }
       const { indices, scores } = top.drain();
-      out.push(Array.from(indices, (r, j) => ({ id: this.ids[r]!, score: scores[j]!, explain: { lamer } })));
-    }
-    return out;
+      return Array.from(indices, (r, j) => ({ id: this.ids[r]!, score: scores[j]!, explain: { lamer } }));
+    });
   }
 }
 

@@ -28,7 +28,7 @@ const lamerOptions = {
   seed: z.number().int().optional().describe('openai: sampling seed, for servers that honour it'),
   timeoutMs: z.number().int().positive().default(120_000).describe('openai: per-attempt timeout'),
   retries: z.number().int().min(0).default(4).describe('openai: retries on 429/5xx/network errors'),
-  concurrency: z.number().int().positive().default(4).describe('openai: requests in flight'),
+  concurrency: z.number().int().positive().default(4).describe('openai: requests in flight; also the queries of a batch expanded at once by the retrievers'),
   llmCacheDir: z.string().min(1).optional().describe('openai: generation cache folder (default <plugin cache>/llm when the host gives one)'),
 };
 
@@ -130,13 +130,13 @@ export const lamerPlugin = definePlugin({
     const source = await answerSourceFor(options, context);
     const bm25 = await Bm25Index.build(context.docs, { k1: options.k1, b: options.b, total: context.docs.size, ...(context.signal ? { signal: context.signal } : {}), ...(context.onProgress ? { onProgress: context.onProgress } : {}) });
     const fuse = fuseFor(options, source);
-    return new PersistentLameR(lamerFor(options, source), bm25, context.docs, fuse ? { fuse } : {});
+    return new PersistentLameR(lamerFor(options, source), bm25, context.docs, { parallel: options.concurrency, ...(fuse ? { fuse } : {}) });
   },
   async load(dir: string, options: LamerPluginOptions, context) {
     const source = await answerSourceFor(options, context);
     const bm25 = await Bm25Index.load(dir, { k1: options.k1, b: options.b });
     const fuse = fuseFor(options, source);
-    return new PersistentLameR(lamerFor(options, source), bm25, context.docs, fuse ? { fuse } : {});
+    return new PersistentLameR(lamerFor(options, source), bm25, context.docs, { parallel: options.concurrency, ...(fuse ? { fuse } : {}) });
   },
   cliOptions,
 });
@@ -151,7 +151,7 @@ export const lamerDensePlugin = definePlugin({
     const source = await answerSourceFor(options, context);
     const bm25 = await Bm25Index.build(context.docs, { k1: options.k1, b: options.b, total: context.docs.size, ...(context.signal ? { signal: context.signal } : {}) });
     const encoder = await loadEncoder(options.denseEncoder ?? bundledModelDir());
-    return LameRDenseRetriever.build(lamerFor(options, source), encoder, bm25, context.docs, context.signal ? { signal: context.signal } : {});
+    return LameRDenseRetriever.build(lamerFor(options, source), encoder, bm25, context.docs, { parallel: options.concurrency, ...(context.signal ? { signal: context.signal } : {}) });
   },
   cliOptions,
 });

@@ -106,6 +106,19 @@ describe('LameR against an OpenAI-compatible server (loopback)', () => {
     expect(e.answers).toHaveLength(5);
   });
 
+  it('expands the queries of a batch concurrently, results in query order', async () => {
+    server.requests.length = 0;
+    server.maxInFlight = 0;
+    server.fail(...Array.from({ length: 6 }, () => ({ kind: 'slow' as const, delayMs: 30 })));
+    const store = new MemoryDocStore(docs);
+    const r = (await lamerPlugin.create(lamerPlugin.schema.parse({ generator: 'openai', llmUrl: server.url, llmModel: 'm', concurrency: 3, answers: 1 }), { docs: store })) as LameRRetriever;
+    const queries = ['vitamin D', 'smoking', 'aspirin', 'calcium', 'fractures', 'heart attack'].map((text, i) => ({ id: `q${i}`, text }));
+    const batch = await r.searchBatch(queries, { k: 2 });
+    expect(server.maxInFlight).toBe(3);
+    for (const [i, hits] of batch.entries()) expect((hits[0]!.explain!['lamer'] as { augmentedQuery: string }).augmentedQuery.startsWith(`${queries[i]!.text} Vitamin D`)).toBe(true);
+    await server.idle();
+  });
+
   it('the retriever plugin keeps the paper pipeline (no fusion) for an LLM and names an unreachable server', async () => {
     const store = new MemoryDocStore(docs);
     const r = (await lamerPlugin.create(lamerPlugin.schema.parse({ generator: 'openai', llmUrl: server.url, llmModel: 'm' }), { docs: store })) as LameRRetriever;
