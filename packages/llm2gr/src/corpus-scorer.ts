@@ -177,7 +177,7 @@ export class CorpusStatsScorer implements NextTokenScorer {
     let p = this.#postingCache.get(q);
     if (!p) {
       const range = this.#fm.find([q]);
-      p = range.ep - range.sp <= this.#maxLocate ? Int32Array.from(this.#fm.locate(range), (o) => o.doc) : new Int32Array(0);
+      p = range.ep - range.sp <= this.#maxLocate ? Int32Array.from(this.#fm.documentsOf(range)) : new Int32Array(0);
       this.#postingEntries += p.length;
       if (this.#postingEntries > 4_000_000) {
         this.#postingCache.clear();

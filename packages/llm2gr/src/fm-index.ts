@@ -55,7 +55,7 @@ interface FmParts {
   /** Symbol -> token id (symbols 0 and 1 are the sentinel and the document separator). */
   symbolToken: Int32Array;
   /** Rows whose SA value is sampled. */
-  sampled: Uint32Array;
+  sampled: Int32Array;
   /** SA values of sampled rows, in row order. */
   saSamples: Int32Array;
   /** Row of the suffix starting at reversed-text position k*sampleRate, and at N (last entry). */
@@ -78,15 +78,19 @@ export class FmIndex {
   /** Total tokens (separators excluded). */
   readonly tokenCount: number;
   readonly #p: FmParts;
-  readonly #tokenSymbol: Map<number, number>;
+  /** Token id -> symbol (-1: the index never saw it). */
+  readonly #tokenSymbol: Int32Array;
   readonly #tmp = new Int32Array(2);
+  #docArray: Uint16Array | Int32Array | undefined;
 
   private constructor(parts: FmParts) {
     this.#p = parts;
     this.docCount = parts.docCount;
     this.tokenCount = parts.textLength - parts.docCount;
-    this.#tokenSymbol = new Map();
-    for (let s = FIRST_TOKEN_SYMBOL; s < parts.sigma; s++) this.#tokenSymbol.set(parts.symbolToken[s]!, s);
+    let maxToken = -1;
+    for (let s = FIRST_TOKEN_SYMBOL; s < parts.sigma; s++) maxToken = Math.max(maxToken, parts.symbolToken[s]!);
+    this.#tokenSymbol = new Int32Array(maxToken + 1).fill(-1);
+    for (let s = FIRST_TOKEN_SYMBOL; s < parts.sigma; s++) this.#tokenSymbol[parts.symbolToken[s]!] = s;
   }
 
   /** Builds the index over documents given as token-id sequences (non-negative integers). */
@@ -134,7 +138,7 @@ export class FmIndex {
     options.onProgress?.({ phase: 'suffix array', done: n, total: n });
 
     const bwt = new Int32Array(n);
-    const sampled = new Uint32Array(bitvectorLength(n));
+    const sampled = new Int32Array(bitvectorLength(n));
     let sampleCount = 0;
     const isaSamples = new Int32Array(Math.floor(N / sampleRate) + 2);
     for (let i = 0; i < n; i++) {
@@ -168,9 +172,13 @@ export class FmIndex {
 
   /** Extends a match by one token on the right; an empty range when pattern+token never occurs. */
   extend(range: FmRange, token: number): FmRange {
-    const c = this.#tokenSymbol.get(token);
-    if (c === undefined || range.sp >= range.ep) return { sp: 0, ep: 0, length: range.length + 1 };
+    const c = this.#symbol(token);
+    if (c < 0 || range.sp >= range.ep) return { sp: 0, ep: 0, length: range.length + 1 };
     return this.#extendSymbol(range, c);
+  }
+
+  #symbol(token: number): number {
+    return Number.isInteger(token) && token >= 0 && token < this.#tokenSymbol.length ? this.#tokenSymbol[token]! : -1;
   }
 
   #extendSymbol(range: FmRange, c: number): FmRange {
@@ -183,12 +191,20 @@ export class FmIndex {
 
   /** The match range of a whole pattern (empty when it does not occur). */
   find(pattern: ArrayLike<number>): FmRange {
-    let r = this.root();
+    const p = this.#p;
+    const out = this.#tmp;
+    let sp = 0;
+    let ep = p.textLength + 1;
     for (let i = 0; i < pattern.length; i++) {
-      r = this.extend(r, pattern[i]!);
-      if (r.sp >= r.ep) return { sp: 0, ep: 0, length: pattern.length };
+      const c = this.#symbol(pattern[i]!);
+      if (c < 0) return { sp: 0, ep: 0, length: pattern.length };
+      p.wm.mapRange(c, sp, ep, out);
+      if (out[0] === out[1]) return { sp: 0, ep: 0, length: pattern.length };
+      const base = p.C[c]! - p.finalStart[c]!;
+      sp = base + out[0]!;
+      ep = base + out[1]!;
     }
-    return r;
+    return { sp, ep, length: pattern.length };
   }
 
   /** Number of occurrences of the pattern (the empty pattern counts every token position). */
@@ -233,6 +249,33 @@ export class FmIndex {
       steps++;
     }
     return p.saSamples[rank1(p.sampled, row)]! + steps;
+  }
+
+  /**
+   * Document of every suffix-array row, computed once (lazily) by one LF walk over the whole
+   * text: O(n log sigma) time, 2 or 4 bytes per token, kept in memory only (not part of the
+   * saved index). With it, the documents of a range's occurrences cost O(1) each instead of a locate.
+   */
+  documentArray(): Uint16Array | Int32Array {
+    if (this.#docArray) return this.#docArray;
+    const p = this.#p;
+    const N = p.textLength;
+    const da = this.docCount <= 0xffff ? new Uint16Array(N + 1) : new Int32Array(N + 1);
+    let row = 0; // the suffix "$" at reversed position N
+    let doc = 0;
+    for (let pos = 0; pos < N; pos++) {
+      // Row of reversed position N-1-pos, i.e. the suffix ending (in T) at position pos.
+      row = this.#lf(row);
+      while (doc + 1 < this.docCount && p.docStarts[doc + 1]! <= pos) doc++;
+      da[row] = doc;
+    }
+    this.#docArray = da;
+    return da;
+  }
+
+  /** Documents of the occurrences in a matched range (with repeats, in row order); see `documentArray`. */
+  documentsOf(range: FmRange): Uint16Array | Int32Array {
+    return this.documentArray().slice(range.sp, Math.max(range.sp, range.ep));
   }
 
   /** Every occurrence of a matched range (at most `limit`), as (doc, offset), in text order. */
@@ -343,17 +386,17 @@ export class FmIndex {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new IndexCorruptError(`FM-index metadata "${k}" is missing or invalid`, dir);
       return v;
     };
-    const read = async <T extends Int32Array | Uint32Array>(name: string, ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }): Promise<T> =>
+    const read = async <T extends Int32Array | Int32Array>(name: string, ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }): Promise<T> =>
       readTyped(new Uint8Array(await readFile(join(dir, `${prefix}.${name}.bin`))), ctor, join(dir, `${prefix}.${name}.bin`));
     const docCount = num('docCount'), textLength = num('textLength'), sampleRate = num('sampleRate'), sigma = num('sigma'), levels = num('levels');
     const n = textLength + 1;
-    const bits = await read('wm', Uint32Array);
+    const bits = await read('wm', Int32Array);
     const zeros = await read('zeros', Int32Array);
     const parts: FmParts = {
       docCount, textLength, sampleRate, sigma,
       wm: new WaveletMatrix({ n, levels, bits, zeros }),
       C: await read('C', Int32Array), finalStart: await read('final', Int32Array), symbolToken: await read('symbols', Int32Array),
-      sampled: await read('sampled', Uint32Array), saSamples: await read('sa', Int32Array), isaSamples: await read('isa', Int32Array), docStarts: await read('docs', Int32Array),
+      sampled: await read('sampled', Int32Array), saSamples: await read('sa', Int32Array), isaSamples: await read('isa', Int32Array), docStarts: await read('docs', Int32Array),
     };
     const ok = bits.length === bitvectorLength(n) * levels && zeros.length === levels && parts.C.length === sigma + 1 && parts.finalStart.length === sigma &&
       parts.symbolToken.length === sigma && parts.docStarts.length === docCount + 1 && parts.sampled.length === bitvectorLength(n) && parts.isaSamples.length === Math.floor(textLength / sampleRate) + 2;

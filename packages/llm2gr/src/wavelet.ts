@@ -2,53 +2,66 @@
  * Rank-ready bit vectors and a wavelet matrix (Claude, Navarro & Ordóñez 2015) over an
  * integer sequence: access, rank and the distinct symbols of a range in O(log sigma).
  *
- * Bit vector layout: blocks of 9 Uint32 — the number of ones before the block, then 8
- * words (256 bits) — so a rank touches one cache line and at most 8 popcounts.
+ * Bit vector layout: blocks of 10 Int32 per 256 bits — the number of ones before the block,
+ * the ones before its 2nd, 3rd and 4th 64-bit quarter (one byte each), then 8 words — so a
+ * rank reads one block and does at most two popcounts. Int32 (not Uint32) storage keeps
+ * every element a small integer for V8.
  */
 
-const WORDS_PER_BLOCK = 8;
-const BLOCK_STRIDE = 9;
+const BLOCK_STRIDE = 10;
 
 export function popcount32(x: number): number {
   x = x - ((x >>> 1) & 0x55555555);
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }
 
-/** Storage length (Uint32s) of a rank-ready bit vector of `n` bits. */
+/** Storage length (Int32s) of a rank-ready bit vector of `n` bits. */
 export function bitvectorLength(n: number): number {
   return (Math.floor(n / 256) + 1) * BLOCK_STRIDE;
 }
 
 /** Sets bit i of a rank-ready bit vector (before `finishBitvector`). */
-export function setBit(data: Uint32Array, i: number): void {
-  const block = i >>> 8;
-  const word = (i >>> 5) & 7;
-  data[block * BLOCK_STRIDE + 1 + word]! |= 1 << (i & 31);
+export function setBit(data: Int32Array, i: number): void {
+  data[(i >>> 8) * BLOCK_STRIDE + 2 + ((i >>> 5) & 7)]! |= 1 << (i & 31);
 }
 
-export function getBit(data: Uint32Array, i: number): number {
-  return (data[(i >>> 8) * BLOCK_STRIDE + 1 + ((i >>> 5) & 7)]! >>> (i & 31)) & 1;
+export function getBit(data: Int32Array, i: number): number {
+  return (data[(i >>> 8) * BLOCK_STRIDE + 2 + ((i >>> 5) & 7)]! >>> (i & 31)) & 1;
 }
 
-/** Fills the per-block counts; returns the total number of ones. */
-export function finishBitvector(data: Uint32Array): number {
+/** Fills the block and quarter counts; returns the total number of ones. */
+export function finishBitvector(data: Int32Array): number {
   let ones = 0;
   for (let b = 0; b < data.length; b += BLOCK_STRIDE) {
     data[b] = ones;
-    for (let w = 1; w <= WORDS_PER_BLOCK; w++) ones += popcount32(data[b + w]!);
+    let inBlock = 0;
+    let sub = 0;
+    for (let w = 0; w < 8; w++) {
+      if (w === 2 || w === 4 || w === 6) sub |= inBlock << (((w >>> 1) - 1) * 8);
+      inBlock += popcount32(data[b + 2 + w]!);
+    }
+    data[b + 1] = sub;
+    ones += inBlock;
   }
   return ones;
 }
 
 /** Number of ones in bits [0, i). */
-export function rank1(data: Uint32Array, i: number): number {
-  const base = (i >>> 8) * BLOCK_STRIDE;
+export function rank1(data: Int32Array, i: number): number {
+  return rankAt(data, 0, i);
+}
+
+/** rank1 of the bit vector starting at `off` in `data`. */
+function rankAt(data: Int32Array, off: number, i: number): number {
+  const base = off + (i >>> 8) * BLOCK_STRIDE;
   let r = data[base]!;
-  const full = (i >>> 5) & 7;
-  for (let w = 1; w <= full; w++) r += popcount32(data[base + w]!);
+  const q = (i >>> 6) & 3;
+  if (q !== 0) r += (data[base + 1]! >>> ((q - 1) << 3)) & 0xff;
+  const w = (i >>> 5) & 7;
+  if ((w & 1) !== 0) r += popcount32(data[base + 1 + w]!);
   const rem = i & 31;
-  if (rem !== 0) r += popcount32(data[base + 1 + full]! & ((1 << rem) - 1 >>> 0));
+  if (rem !== 0) r += popcount32(data[base + 2 + w]! & ((1 << rem) - 1));
   return r;
 }
 
@@ -56,7 +69,7 @@ export interface WaveletMatrixData {
   n: number;
   levels: number;
   /** levels × bitvectorLength(n) Uint32s. */
-  bits: Uint32Array;
+  bits: Int32Array;
   /** Zeros per level. */
   zeros: Int32Array;
 }
@@ -64,7 +77,7 @@ export interface WaveletMatrixData {
 export class WaveletMatrix {
   readonly n: number;
   readonly levels: number;
-  readonly bits: Uint32Array;
+  readonly bits: Int32Array;
   readonly zeros: Int32Array;
   readonly #stride: number;
 
@@ -80,7 +93,7 @@ export class WaveletMatrix {
   static build(values: Int32Array, levels: number): WaveletMatrix {
     const n = values.length;
     const stride = bitvectorLength(n);
-    const bits = new Uint32Array(stride * Math.max(levels, 0));
+    const bits = new Int32Array(stride * Math.max(levels, 0));
     const zeros = new Int32Array(levels);
     let cur = Int32Array.from(values);
     let next = new Int32Array(n);
@@ -128,8 +141,7 @@ export class WaveletMatrix {
     const bits = this.bits;
     let v = 0;
     for (let l = 0, off = 0; l < this.levels; l++, off += stride) {
-      const base = off + (i >>> 8) * BLOCK_STRIDE;
-      const bit = (bits[base + 1 + ((i >>> 5) & 7)]! >>> (i & 31)) & 1;
+      const bit = (bits[off + (i >>> 8) * BLOCK_STRIDE + 2 + ((i >>> 5) & 7)]! >>> (i & 31)) & 1;
       const r1 = rankAt(bits, off, i);
       v = (v << 1) | bit;
       i = bit === 0 ? i - r1 : this.zeros[l]! + r1;
@@ -146,7 +158,7 @@ export class WaveletMatrix {
     const bits = this.bits;
     let v = 0;
     for (let l = 0, off = 0; l < this.levels; l++, off += stride) {
-      const bit = (bits[off + (i >>> 8) * BLOCK_STRIDE + 1 + ((i >>> 5) & 7)]! >>> (i & 31)) & 1;
+      const bit = (bits[off + (i >>> 8) * BLOCK_STRIDE + 2 + ((i >>> 5) & 7)]! >>> (i & 31)) & 1;
       const r1 = rankAt(bits, off, i);
       v = (v << 1) | bit;
       i = bit === 0 ? i - r1 : this.zeros[l]! + r1;
@@ -159,14 +171,16 @@ export class WaveletMatrix {
   mapRange(c: number, a: number, b: number, out: Int32Array): void {
     const stride = this.#stride;
     const bits = this.bits;
-    for (let l = 0, off = 0; l < this.levels; l++, off += stride) {
+    const zeros = this.zeros;
+    const levels = this.levels;
+    for (let l = 0, off = 0; l < levels; l++, off += stride) {
       const ra = rankAt(bits, off, a);
       const rb = rankAt(bits, off, b);
-      if (((c >>> (this.levels - 1 - l)) & 1) === 0) {
+      if (((c >>> (levels - 1 - l)) & 1) === 0) {
         a -= ra;
         b -= rb;
       } else {
-        const z = this.zeros[l]!;
+        const z = zeros[l]!;
         a = z + ra;
         b = z + rb;
       }
@@ -209,16 +223,6 @@ export class WaveletMatrix {
   get byteLength(): number {
     return this.bits.byteLength + this.zeros.byteLength;
   }
-}
-
-function rankAt(data: Uint32Array, off: number, i: number): number {
-  const base = off + (i >>> 8) * BLOCK_STRIDE;
-  let r = data[base]!;
-  const full = (i >>> 5) & 7;
-  for (let w = 1; w <= full; w++) r += popcount32(data[base + w]!);
-  const rem = i & 31;
-  if (rem !== 0) r += popcount32(data[base + 1 + full]! & ((1 << rem) - 1 >>> 0));
-  return r;
 }
 
 export function reverseBits(v: number, bits: number): number {

@@ -168,3 +168,16 @@ describe('FmIndex persistence', () => {
     }
   });
 });
+
+describe('FmIndex document array', () => {
+  it('gives the same documents as locate for every pattern range', () => {
+    fc.assert(
+      fc.property(docsArb, fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 3 }), (docs, pattern) => {
+        const fm = FmIndex.build(docs, { sampleRate: 3 });
+        const range = fm.find(pattern);
+        expect(Array.from(fm.documentsOf(range)).sort((a, b) => a - b)).toEqual(fm.locate(range).map((o) => o.doc).sort((a, b) => a - b));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

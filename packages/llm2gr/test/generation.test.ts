@@ -120,3 +120,26 @@ describe('LLM2GR generation invariants', () => {
     }
   });
 });
+
+describe('Llm2grIndex persistence', () => {
+  it('a saved and loaded index generates exactly what the built one does', async () => {
+    const { mkdtemp, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'llm2gr-'));
+    try {
+      const rows = Array.from({ length: 12 }, (_, i) => ({ title: [i % 5, (i * 3) % 7, 1], text: Array.from({ length: 30 }, (_, j) => (i * 5 + j * 7) % V) }));
+      const scorer = new ToyScorer(V, 9);
+      const index = Llm2grIndex.build(toDocs(rows), scorer, { sampleRate: 5 });
+      await index.save(join(dir, 'idx'));
+      const loaded = await Llm2grIndex.load(join(dir, 'idx'));
+      const a = await new Llm2grRetriever(index, scorer, { titleEnd: '' }).generate('3 4');
+      const b = await new Llm2grRetriever(loaded, scorer, { titleEnd: '' }).generate('3 4');
+      expect(b.hits).toEqual(a.hits);
+      expect(b.passages).toEqual(a.passages);
+      expect(loaded.ids).toEqual(index.ids);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
