@@ -28,6 +28,11 @@ export interface DrtConfig {
   groups: number;
   relDim: number;
   topK: number;
+  /**
+   * 1 = relative-position value embeddings in the lower layer (Shaw et al. 2018): a head's output
+   * adds sum_o p_o r[h, o], so where it attended (e.g. "the key marker is 3 back") is explicit.
+   */
+  relValues: number;
 }
 
 export const DEFAULT_DRT_CONFIG: DrtConfig = {
@@ -40,17 +45,18 @@ export const DEFAULT_DRT_CONFIG: DrtConfig = {
   groups: 1,
   relDim: 16,
   topK: 8,
+  relValues: 1,
 };
 
 type ParamName =
-  | 'E' | 'Ev' | 'Wq' | 'Wk' | 'B' | 'Wo'
+  | 'E' | 'Ev' | 'Wq' | 'Wk' | 'B' | 'Rv' | 'Wo'
   | 'lu' | 'Wvl' | 'Wrq' | 'Wrk'
   | 'Wq2' | 'Wk2' | 'Wv2' | 'Wo2' | 'sinkLoc' | 'sinkGca' | 'Wout' | 'bout';
 
 export function paramLayout(c: DrtConfig): Record<ParamName, [offset: number, size: number]> {
   const d = c.dim;
   const sizes: [ParamName, number][] = [
-    ['E', c.vocab * d], ['Ev', c.vocab * d], ['Wq', d * d], ['Wk', d * d], ['B', c.heads * c.window], ['Wo', d * d],
+    ['E', c.vocab * d], ['Ev', c.vocab * d], ['Wq', d * d], ['Wk', d * d], ['B', c.heads * c.window], ['Rv', c.relValues ? c.window * d : 0], ['Wo', d * d],
     ['lu', c.heads * d], ['Wvl', d * d], ['Wrq', c.groups * c.relDim * d], ['Wrk', c.groups * c.relDim * d],
     ['Wq2', d * d], ['Wk2', d * d], ['Wv2', d * d], ['Wo2', d * d], ['sinkLoc', c.heads], ['sinkGca', c.heads],
     ['Wout', c.vocab * d], ['bout', c.vocab],
@@ -70,11 +76,13 @@ export function paramCount(c: DrtConfig): number {
 
 export function validateDrtConfig(c: DrtConfig): void {
   for (const [name, value] of Object.entries(c)) {
-    if (!Number.isInteger(value) || value < 0 || (value === 0 && name !== 'overlap')) throw new InputError(`DRT config: ${name} must be a ${name === 'overlap' ? 'non-negative' : 'positive'} integer, got ${String(value)}.`);
+    const zeroOk = name === 'overlap' || name === 'relValues';
+    if (!Number.isInteger(value) || value < 0 || (value === 0 && !zeroOk)) throw new InputError(`DRT config: ${name} must be a ${zeroOk ? 'non-negative' : 'positive'} integer, got ${String(value)}.`);
   }
   if (c.dim % c.heads !== 0) throw new InputError(`DRT config: dim (${c.dim}) must be a multiple of heads (${c.heads}).`);
   if (c.heads % c.groups !== 0) throw new InputError(`DRT config: heads (${c.heads}) must be a multiple of groups (${c.groups}).`);
   if (c.overlap > c.chunk) throw new InputError(`DRT config: overlap (${c.overlap}) cannot exceed the chunk size (${c.chunk}).`);
+  if (c.relValues > 1) throw new InputError('DRT config: relValues is 0 or 1.');
   if (c.vocab > 256) throw new InputError('DRT config: token ids are stored as bytes, so vocab must be <= 256.');
 }
 
@@ -169,9 +177,6 @@ export class DrtModel {
     fill(w.Ev, 1);
     for (const name of ['Wq', 'Wk', 'Wo', 'Wvl', 'Wrq', 'Wrk', 'Wq2', 'Wk2', 'Wv2', 'Wo2', 'Wout'] as const) fill(w[name], 1 / Math.sqrt(d));
     fill(w.lu, 1 / Math.sqrt(d));
-    // ALiBi-style start for the relative-position biases: head h decays with distance at slope
-    // 2^-h, so the nearest tokens (a key's marker, the question) are visible from step one.
-    for (let h = 0; h < config.heads; h++) for (let o = 0; o < config.window; o++) w.B[h * config.window + o] = -o * 2 ** -h;
     m.invalidate();
     return m;
   }
@@ -231,23 +236,57 @@ export class DrtModel {
     const tok = tokens[t]!;
     const lo = Math.max(0, t - W + 1);
     a.fill(0);
+    const Rv = this.config.relValues ? this.#w.Rv : null;
     if (!probs) {
-      // Forward only: sum the position factors per token id first (values depend on the id only).
+      // Forward only: softmax weights per token id go to bins (values depend on the id only),
+      // relative value embeddings are summed on the way; dh = 8 is unrolled.
       const bins = this.#bins;
       for (let h = 0; h < H; h++) {
         bins.fill(0);
         const bo = h * W;
-        for (let s = t, o = 0; s >= lo; s--, o++) bins[tokens[s]!]! += eb[bo + o]!;
         const row = (h * V + tok) * V;
         const ao = h * dh;
         let sum = 0;
+        if (dh === 8) {
+          let r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0, r6 = 0, r7 = 0;
+          for (let s = t, o = 0; s >= lo; s--, o++) {
+            const ts = tokens[s]!;
+            const p = qke[row + ts]! * eb[bo + o]!;
+            sum += p;
+            bins[ts]! += p;
+            if (Rv) {
+              const ro = (bo + o) * 8;
+              r0 += p * Rv[ro]!; r1 += p * Rv[ro + 1]!; r2 += p * Rv[ro + 2]!; r3 += p * Rv[ro + 3]!;
+              r4 += p * Rv[ro + 4]!; r5 += p * Rv[ro + 5]!; r6 += p * Rv[ro + 6]!; r7 += p * Rv[ro + 7]!;
+            }
+          }
+          for (let v = 0; v < V; v++) {
+            const b = bins[v]!;
+            if (b === 0) continue;
+            const eo = v * d + ao;
+            r0 += b * Ev[eo]!; r1 += b * Ev[eo + 1]!; r2 += b * Ev[eo + 2]!; r3 += b * Ev[eo + 3]!;
+            r4 += b * Ev[eo + 4]!; r5 += b * Ev[eo + 5]!; r6 += b * Ev[eo + 6]!; r7 += b * Ev[eo + 7]!;
+          }
+          const inv = 1 / sum;
+          a[ao] = r0 * inv; a[ao + 1] = r1 * inv; a[ao + 2] = r2 * inv; a[ao + 3] = r3 * inv;
+          a[ao + 4] = r4 * inv; a[ao + 5] = r5 * inv; a[ao + 6] = r6 * inv; a[ao + 7] = r7 * inv;
+          continue;
+        }
+        for (let s = t, o = 0; s >= lo; s--, o++) {
+          const ts = tokens[s]!;
+          const p = qke[row + ts]! * eb[bo + o]!;
+          sum += p;
+          bins[ts]! += p;
+          if (Rv) {
+            const ro = (bo + o) * dh;
+            for (let i = 0; i < dh; i++) a[ao + i]! += p * Rv[ro + i]!;
+          }
+        }
         for (let v = 0; v < V; v++) {
           const b = bins[v]!;
           if (b === 0) continue;
-          const p = qke[row + v]! * b;
-          sum += p;
           const eo = v * d + ao;
-          for (let i = 0; i < dh; i++) a[ao + i]! += p * Ev[eo + i]!;
+          for (let i = 0; i < dh; i++) a[ao + i]! += b * Ev[eo + i]!;
         }
         const inv = 1 / sum;
         for (let i = 0; i < dh; i++) a[ao + i]! *= inv;
@@ -266,6 +305,10 @@ export class DrtModel {
         if (probs) probs[bo + o] = p;
         const eo = ts * d + ao;
         for (let i = 0; i < dh; i++) a[ao + i]! += p * Ev[eo + i]!;
+        if (Rv) {
+          const ro = (bo + o) * dh;
+          for (let i = 0; i < dh; i++) a[ao + i]! += p * Rv[ro + i]!;
+        }
       }
       const inv = 1 / sum;
       for (let i = 0; i < dh; i++) a[ao + i]! *= inv;
@@ -315,8 +358,15 @@ export class DrtModel {
         const eo = tokens[t - o]! * d + ao;
         let s = 0;
         for (let i = 0; i < dh; i++) s += da[ao + i]! * w.Ev[eo + i]!;
-        dp[o] = s;
         const p = probs[bo + o]!;
+        if (this.config.relValues) {
+          const ro = (bo + o) * dh;
+          for (let i = 0; i < dh; i++) {
+            s += da[ao + i]! * w.Rv[ro + i]!;
+            g.Rv[ro + i]! += p * da[ao + i]!;
+          }
+        }
+        dp[o] = s;
         dot += p * s;
         for (let i = 0; i < dh; i++) g.Ev[eo + i]! += p * da[ao + i]!;
       }

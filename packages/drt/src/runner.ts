@@ -97,6 +97,8 @@ export interface PasskeyEvalOptions extends Omit<AnswerOptions, 'steps'> {
   trials: number;
   /** Trial i of (seed, length) is the same prompt in every run. */
   seed?: number;
+  /** Index of the first trial (default 0): shards of one evaluation run trials [first, first + trials). */
+  firstTrial?: number;
   signal?: AbortSignal;
   onTrial?: (done: number, total: number) => void;
 }
@@ -129,7 +131,7 @@ export function evaluatePasskey(model: DrtModel, options: PasskeyEvalOptions): P
   const inside = { trials: 0, correct: 0 };
   for (let i = 0; i < trials; i++) {
     throwIfAborted(options.signal, 'passkey evaluation');
-    const ex = passkeyTrial(seed, length, i);
+    const ex = passkeyTrial(seed, length, (options.firstTrial ?? 0) + i);
     const r = answer(model, ex.tokens, { gca: useGca, ...(options.pageDir ? { pageDir: options.pageDir } : {}) });
     let ok = true;
     for (let k = 0; k < KEY_DIGITS; k++) if (r.tokens[k] !== ex.key[k]) ok = false;

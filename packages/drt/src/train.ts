@@ -8,15 +8,15 @@ import { KEY_DIGITS, KEY_SPAN, passkeyExample } from './passkey.js';
 export const trainOptionsSchema = z
   .object({
     seed: z.number().int().nonnegative().default(1),
-    steps: z.number().int().positive().default(800),
+    steps: z.number().int().positive().default(1500),
     batch: z.number().int().positive().default(16),
     lr: z.number().positive().default(1e-2),
     /** Curriculum: the first `warmFraction` of steps use at most `warmChunks` chunks (so top-k covers every past chunk). */
     warmChunks: z.number().int().min(2).default(8),
-    warmFraction: z.number().min(0).max(1).default(0.25),
+    warmFraction: z.number().min(0).max(1).default(0.4),
     /** Then the longest context grows linearly to `maxChunks` over `rampFraction` of the steps. */
     maxChunks: z.number().int().min(2).default(32),
-    rampFraction: z.number().min(0).max(1).default(0.35),
+    rampFraction: z.number().min(0).max(1).default(0.3),
     minChunks: z.number().int().min(2).default(2),
     /** Hard cap on training context (prompt + teacher-forced digits). */
     maxTokens: z.number().int().positive().default(4096),
@@ -24,6 +24,8 @@ export const trainOptionsSchema = z
     crossingFraction: z.number().min(0).max(1).default(0.25),
     gumbelScale: z.number().min(0).default(1),
     clip: z.number().positive().default(1),
+    /** Start the lower layer's relative-position biases ALiBi-style (head h: -offset / 2^h) instead of at 0. */
+    alibiInit: z.boolean().default(false),
   })
   .strict();
 
@@ -72,6 +74,11 @@ export function trainPasskeyModel(
   const config = hooks.config ?? DEFAULT_DRT_CONFIG;
   const S = config.chunk;
   const model = DrtModel.init(config, o.seed);
+  if (o.alibiInit) {
+    const B = model.weights.B;
+    for (let h = 0; h < config.heads; h++) for (let t = 0; t < config.window; t++) B[h * config.window + t] = -t * 2 ** -h;
+    model.invalidate();
+  }
   const dataRng = new SeededRandom((o.seed * 2654435761 + 1) >>> 0);
   const gumbel = new SeededRandom((o.seed * 40503 + 7) >>> 0);
   const n = model.params.length;

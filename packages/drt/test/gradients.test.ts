@@ -70,7 +70,7 @@ describe('GCA operator gradients (finite differences)', () => {
 });
 
 describe('DRT model gradients (finite differences)', () => {
-  const config: DrtConfig = { vocab: 32, dim: 8, heads: 2, window: 6, chunk: 7, overlap: 2, groups: 2, relDim: 3, topK: 2 };
+  const config: DrtConfig = { vocab: 32, dim: 8, heads: 2, window: 6, chunk: 7, overlap: 2, groups: 2, relDim: 3, topK: 2, relValues: 1 };
   const model = DrtModel.init(config, 3);
   // Larger random values everywhere so that no gradient is trivially zero.
   const rng = new SeededRandom(11);

@@ -45,7 +45,7 @@ describe('ChunkMemory', () => {
   });
 
   it('answers identically with states in memory and paged to disk', () => {
-    const config: DrtConfig = { vocab: 32, dim: 8, heads: 2, window: 8, chunk: 15, overlap: 4, groups: 1, relDim: 4, topK: 2 };
+    const config: DrtConfig = { vocab: 32, dim: 8, heads: 2, window: 8, chunk: 15, overlap: 4, groups: 1, relDim: 4, topK: 2, relValues: 0 };
     const model = DrtModel.init(config, 2);
     const dir = mkdtempSync(join(tmpdir(), 'drt-ans-'));
     for (const seed of [1, 2, 3]) {

@@ -2,7 +2,7 @@ import { SeededRandom } from '@quarry/core';
 import { describe, expect, it } from 'vitest';
 import { answer, DrtModel, passkeyExample, crossesBoundary, passkeyTrial, KEY_TOKEN, QUERY_TOKEN, type DrtConfig } from '../src/index.js';
 
-const config: DrtConfig = { vocab: 32, dim: 8, heads: 2, window: 8, chunk: 15, overlap: 4, groups: 2, relDim: 4, topK: 3 };
+const config: DrtConfig = { vocab: 32, dim: 8, heads: 2, window: 8, chunk: 15, overlap: 4, groups: 2, relDim: 4, topK: 3, relValues: 1 };
 
 describe('passkey generator', () => {
   it('places marker, five digits and the question deterministically, at uniform depth', () => {
@@ -42,6 +42,18 @@ describe('answer-only decoding', () => {
       const full = model.sequenceGrad(tokens, r.tokens, new Float32Array(model.params.length), model.newTableGrad());
       expect(full.correct).toBe(5);
       expect([...full.retrievals[0]!.chunks]).toEqual(r.retrieved);
+    }
+  });
+
+  it('the unrolled 8-wide forward kernel agrees with the training path too', () => {
+    for (const relValues of [0, 1]) {
+      const m8 = DrtModel.init({ ...config, dim: 16, heads: 2, relValues }, 6);
+      const ex = passkeyExample(new SeededRandom(11), 333);
+      const r = answer(m8, ex.tokens);
+      const tokens = new Uint8Array(ex.tokens.length + 4);
+      tokens.set(ex.tokens);
+      tokens.set(r.tokens.subarray(0, 4), ex.tokens.length);
+      expect(m8.sequenceGrad(tokens, r.tokens, new Float32Array(m8.params.length), m8.newTableGrad()).correct).toBe(5);
     }
   });
 
