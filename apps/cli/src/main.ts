@@ -1,5 +1,6 @@
 import { QuarryError, type PluginRegistry } from '@quarry/core';
 import { helpText } from './args.js';
+import { boolCommand } from './commands/bool.js';
 import type { Command } from './commands/command.js';
 import { demoCommand } from './commands/demo.js';
 import { drtCommand } from './commands/drt.js';
@@ -12,7 +13,7 @@ import { serveCommand } from './commands/serve.js';
 import { trainCommand } from './commands/train.js';
 import { defaultRegistry } from './plugins.js';
 
-export const commands: readonly Command[] = [indexCommand, searchCommand, evalCommand, mineCommand, trainCommand, pipelinesCommand, demoCommand, serveCommand, drtCommand];
+export const commands: readonly Command[] = [indexCommand, searchCommand, evalCommand, mineCommand, trainCommand, pipelinesCommand, demoCommand, serveCommand, drtCommand, boolCommand];
 
 function usage(): string {
   const rows = commands.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`);

@@ -3,6 +3,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { ConfigError, parsePipelineConfig, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
 import { parse as parseYaml } from 'yaml';
 import { registerExternalPlugins } from './external-plugins.js';
+import { routeToStore } from './store-flag.js';
 
 /** Pipelines available by name. Each is a plain config, the same a user could write to a file. */
 export const builtinPipelines: Record<string, PipelineConfigInput> = {
@@ -35,6 +36,18 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
     fusion: { method: 'weighted', normalization: 'minmax' },
     depth: 100,
   },
+  colbert: {
+    name: 'colbert',
+    description: 'ColBERT full retrieval: the own token model over a PLAID-style index (64-d Matryoshka tokens, 2-bit residuals).',
+    retrievers: [{ plugin: 'colbert' }],
+  },
+  'colbert-rerank': {
+    name: 'colbert-rerank',
+    description: "bm25 top 100 reranked by exact MaxSim over the own token model's vectors.",
+    retrievers: [{ plugin: 'bm25' }],
+    reranker: { plugin: 'colbert', depth: 100 },
+    depth: 100,
+  },
   lamer: {
     name: 'lamer',
     description: 'LameR over BM25 (M=10, n=5, q a1 q a2 ...). Default answers: extractive (no LLM; own-encoder sentence selection, fused with the first round); --generator openai --llm-url URL --llm-model NAME for an LLM.',
@@ -44,6 +57,16 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
     name: 'hyde',
     description: 'HyDE baseline over BM25 (LLM answers without candidates, q a1 q a2 ...); needs an LLM: --llm-url URL --llm-model NAME (or QUARRY_LLM_URL, QUARRY_LLM_MODEL).',
     retrievers: [{ plugin: 'lamer', options: { mode: 'hyde', generator: 'openai' } }],
+  },
+  bool: {
+    name: 'bool',
+    description: "Boolean-aware query encoding (@quarry/bool-attn: learned cue/scope/bias/gate modules over the own static encoder); for Boolean queries, e.g. the scifact-bool benchmark.",
+    retrievers: [{ plugin: 'bool' }],
+  },
+  'bool-baseline': {
+    name: 'bool-baseline',
+    description: 'The same own static encoder without the Boolean modules (the baseline of `bool`), exact cosine search.',
+    retrievers: [{ plugin: 'bool', options: { boolean: false } }],
   },
   llm2gr: {
     name: 'llm2gr',
@@ -87,6 +110,7 @@ export async function resolvePipeline(spec: string, registry: PluginRegistry, fl
   }
   const config = parsePipelineConfig(raw);
   await registerExternalPlugins(config, registry, fileDir ? [fileDir] : []);
+  routeToStore(config, flags);
   applyPluginFlags(config, registry, flags);
   return parsePipelineConfig(config, registry);
 }
