@@ -3,7 +3,6 @@ import { dirname, extname, resolve } from 'node:path';
 import { ConfigError, parsePipelineConfig, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
 import { parse as parseYaml } from 'yaml';
 import { registerExternalPlugins } from './external-plugins.js';
-import { routeToStore } from './store-flag.js';
 
 /** Pipelines available by name. Each is a plain config, the same a user could write to a file. */
 export const builtinPipelines: Record<string, PipelineConfigInput> = {
@@ -34,18 +33,6 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
     description: 'bm25 + dense, min-max normalised score fusion (1:1) over each top 100.',
     retrievers: [{ plugin: 'bm25' }, { plugin: 'dense' }],
     fusion: { method: 'weighted', normalization: 'minmax' },
-    depth: 100,
-  },
-  colbert: {
-    name: 'colbert',
-    description: 'ColBERT full retrieval: the own token model over a PLAID-style index (64-d Matryoshka tokens, 2-bit residuals).',
-    retrievers: [{ plugin: 'colbert' }],
-  },
-  'colbert-rerank': {
-    name: 'colbert-rerank',
-    description: "bm25 top 100 reranked by exact MaxSim over the own token model's vectors.",
-    retrievers: [{ plugin: 'bm25' }],
-    reranker: { plugin: 'colbert', depth: 100 },
     depth: 100,
   },
   lamer: {
@@ -110,7 +97,6 @@ export async function resolvePipeline(spec: string, registry: PluginRegistry, fl
   }
   const config = parsePipelineConfig(raw);
   await registerExternalPlugins(config, registry, fileDir ? [fileDir] : []);
-  routeToStore(config, flags);
   applyPluginFlags(config, registry, flags);
   return parsePipelineConfig(config, registry);
 }
