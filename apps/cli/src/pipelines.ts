@@ -3,6 +3,7 @@ import { dirname, extname, resolve } from 'node:path';
 import { ConfigError, parsePipelineConfig, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
 import { parse as parseYaml } from 'yaml';
 import { registerExternalPlugins } from './external-plugins.js';
+import { routeToStore } from './store-flag.js';
 
 /** Pipelines available by name. Each is a plain config, the same a user could write to a file. */
 export const builtinPipelines: Record<string, PipelineConfigInput> = {
@@ -97,6 +98,7 @@ export async function resolvePipeline(spec: string, registry: PluginRegistry, fl
   }
   const config = parsePipelineConfig(raw);
   await registerExternalPlugins(config, registry, fileDir ? [fileDir] : []);
+  routeToStore(config, flags);
   applyPluginFlags(config, registry, flags);
   return parsePipelineConfig(config, registry);
 }
