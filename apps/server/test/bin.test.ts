@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configFolder, getJson, postJson } from './helpers.js';
@@ -54,10 +55,13 @@ function run(bin: string, args: string[]): Promise<{ code: number | null; out: s
   return new Promise((resolve) => child.once('exit', (code) => resolve({ code, out, err })));
 }
 
+// One pipeline cache for the file: the second server loads what the first built.
+const cache = mkdtempSync(join(tmpdir(), 'quarry-server-bin-cache-'));
+
 describe.skipIf(!existsSync(quarryBin) || !existsSync(serverBin))('quarry serve and quarry-server binaries', () => {
   it('quarry serve loads the config, answers on loopback and shuts down cleanly on SIGTERM', async () => {
-    const { dir, file } = configFolder('pipelines:\n  bm25: { dataset: scifact, pipeline: bm25 }\n');
-    const server = await start(quarryBin, ['serve', '--config', file, '--port', '0'], { QUARRY_CACHE_DIR: join(dir, 'cache') });
+    const { file } = configFolder('pipelines:\n  bm25: { dataset: scifact, pipeline: bm25 }\n');
+    const server = await start(quarryBin, ['serve', '--config', file, '--port', '0'], { QUARRY_CACHE_DIR: cache });
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect((await getJson(`${server.url}/healthz`)).body).toMatchObject({ status: 'ok', pipelines: ['bm25'] });
     const search = await postJson(`${server.url}/search`, { pipeline: 'bm25', query: 'vitamin D deficiency is linked to multiple sclerosis', k: 1 });
@@ -68,8 +72,8 @@ describe.skipIf(!existsSync(quarryBin) || !existsSync(serverBin))('quarry serve 
   });
 
   it('quarry-server takes the same options and stops on SIGINT', async () => {
-    const { dir, file } = configFolder(JSON.stringify({ pipelines: { lexical: { dataset: 'scifact', pipeline: 'bm25' } }, server: { port: 0 } }), 'serve.json');
-    const server = await start(serverBin, ['--config', file, '--log-level', 'debug'], { QUARRY_CACHE_DIR: join(dir, 'cache') });
+    const { file } = configFolder(JSON.stringify({ pipelines: { lexical: { dataset: 'scifact', pipeline: 'bm25' } }, server: { port: 0 } }), 'serve.json');
+    const server = await start(serverBin, ['--config', file, '--log-level', 'debug'], { QUARRY_CACHE_DIR: cache });
     expect((await getJson(`${server.url}/pipelines`)).body.pipelines[0].name).toBe('lexical');
     server.child.kill('SIGINT');
     expect(await server.exit).toBe(0);
