@@ -47,6 +47,7 @@ for (const name of PIPELINES) {
   const { pipeline } = await buildOrLoadPipeline(dataset, await resolvePipeline(name, registry), registry, { useCache: true });
   for (const t of texts.slice(0, 50)) await pipeline.search(t, { k: K }); // warm up
   const times = [];
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let rep = 0; rep < 3; rep++) {
     for (const t of texts) {
@@ -56,9 +57,10 @@ for (const name of PIPELINES) {
     }
   }
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
   times.sort((a, b) => a - b);
-  baseline[name] = { qps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)] };
-  console.error(`in-process ${name}: ${baseline[name].qps.toFixed(0)} q/s, p50 ${baseline[name].p50.toFixed(2)} ms, p99 ${baseline[name].p99.toFixed(2)} ms`);
+  baseline[name] = { qps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], cpu: (cpu.user + cpu.system) / 1000 / times.length };
+  console.error(`in-process ${name}: ${baseline[name].qps.toFixed(0)} q/s, p50 ${baseline[name].p50.toFixed(2)} ms, p99 ${baseline[name].p99.toFixed(2)} ms, CPU ${baseline[name].cpu.toFixed(3)} ms/query`);
 }
 
 async function freePort() {
@@ -174,6 +176,7 @@ const rows = runs.map((r) => [
   fmt(r.max, 1),
   fmt(r.cpuPerRequest, 3),
   r.errors + r.non2xx,
+  `${(r.cpuPerRequest / baseline[r.pipeline].cpu).toFixed(2)}×`,
   `${(r.rps / baseline[r.pipeline].qps).toFixed(2)}×`,
 ]);
 const zero = runs.every((r) => r.errors === 0 && r.non2xx === 0) && main.refused === 0;
@@ -185,21 +188,23 @@ a 2 s warm-up at the same concurrency. The server logs at its default level (inf
 to /dev/null). Server limits: concurrency ${LIMITS.concurrency}, queue ${LIMITS.queue} (so 64
 clients stay below the bound of ${LIMITS.concurrency + LIMITS.queue}). Client and server share the machine's 2 cores,
 so throughput is a floor for a server with a core of its own. Latency is per request as the client sees it.
-"vs in-process" divides HTTP throughput by the rate of the same pipeline searched in one process, one query at
-a time, no HTTP (the baseline below, measured in the same run). "Server CPU ms/request" is the server process's
-user + system CPU time over the timed run divided by its requests (from /proc; 10 ms ticks): it depends much
-less than req/s on what else the machine is doing. Load average when this run started: ${loadAtStart.map((x) => x.toFixed(1)).join(', ')}
+"Server CPU ms/request" is the server process's user + system CPU time over the timed run divided by its
+requests (from /proc; 10 ms ticks): it depends much less than req/s on what else the machine is doing. The
+baseline below is the same pipeline searched in one process, one query at a time, no HTTP, measured in the same
+run: "CPU vs in-process" divides the server's CPU per request by the baseline's CPU per query (what HTTP,
+validation, JSON, snippets and logging add), "req/s vs in-process" divides the throughputs (noisy on a shared
+machine: both sides are slowed by other jobs, by different amounts). Load average when this run started: ${loadAtStart.map((x) => x.toFixed(1)).join(', ')}
 (1, 5, 15 min; other jobs shared the machine).
 
-| pipeline | clients | requests | req/s | p50 ms | p99 ms | max ms | server CPU ms/request | errors + non-2xx | vs in-process |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| pipeline | clients | requests | req/s | p50 ms | p99 ms | max ms | server CPU ms/request | errors + non-2xx | CPU vs in-process | req/s vs in-process |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
 
 ${zero ? 'Zero errors, zero non-2xx answers and zero 503s at every concurrency (all below the bound).' : '**Some requests failed; see the errors column.**'}
 
 In-process baseline (same run, 3 passes over the 300 queries):
 
-${table(['pipeline', 'queries/s', 'p50 ms', 'p99 ms'], PIPELINES.map((p) => [p, fmt(baseline[p].qps), fmt(baseline[p].p50, 2), fmt(baseline[p].p99, 2)]))}
+${table(['pipeline', 'queries/s', 'p50 ms', 'p99 ms', 'CPU ms/query'], PIPELINES.map((p) => [p, fmt(baseline[p].qps), fmt(baseline[p].p50, 2), fmt(baseline[p].p99, 2), fmt(baseline[p].cpu, 3)]))}
 
 Server peak RSS (VmHWM): ${fmt(main.peakRss, 0)} MiB with both pipelines loaded, after all runs. Whole bench: ${minutes.toFixed(1)} min.
 `;
