@@ -26,6 +26,8 @@ export const storeOptionsSchema = connectionOptionsSchema
     batchSize: z.number().int().min(1).max(100_000).default(500),
     /** Statement timeout for HNSW index builds (default 0 = none). */
     indexTimeoutMs: z.number().int().nonnegative().default(0),
+    /** Queries sent in one search statement (default 32); 1 sends plain `ORDER BY ... LIMIT` statements (Citus pushes those down to the shards). */
+    queriesPerStatement: z.number().int().min(1).max(10_000).default(32),
   })
   .strict();
 
@@ -83,6 +85,7 @@ export class PgVectorStore {
   readonly mode: 'dense' | 'colbert';
   readonly batchSize: number;
   readonly indexTimeoutMs: number;
+  readonly queriesPerStatement: number;
   /** Schema version the store is at (always the latest after a migrating open). */
   readonly version: number;
   /** Whether this open created the tables. */
@@ -92,7 +95,7 @@ export class PgVectorStore {
     readonly connection: PgConnection,
     names: StoreNames,
     config: StoreConfig,
-    resolved: { batchSize: number; indexTimeoutMs: number; version: number; created: boolean },
+    resolved: { batchSize: number; indexTimeoutMs: number; queriesPerStatement: number; version: number; created: boolean },
   ) {
     this.names = names;
     this.dim = config.dim;
@@ -100,6 +103,7 @@ export class PgVectorStore {
     this.mode = config.mode;
     this.batchSize = resolved.batchSize;
     this.indexTimeoutMs = resolved.indexTimeoutMs;
+    this.queriesPerStatement = resolved.queriesPerStatement;
     this.version = resolved.version;
     this.created = resolved.created;
   }
@@ -123,7 +127,7 @@ export class PgVectorStore {
         ...(targetVersion !== undefined ? { targetVersion } : {}),
         ...(signal ? { signal } : {}),
       });
-      return new PgVectorStore(connection, names, config, { batchSize: o.batchSize, indexTimeoutMs: o.indexTimeoutMs, version, created });
+      return new PgVectorStore(connection, names, config, { batchSize: o.batchSize, indexTimeoutMs: o.indexTimeoutMs, queriesPerStatement: o.queriesPerStatement, version, created });
     } catch (error) {
       await connection.end();
       throw error;
@@ -481,17 +485,31 @@ export class PgVectorStore {
     await this.connection.end();
   }
 
+  /**
+   * kNN for each literal: chunks of `queriesPerStatement` queries, each one statement (a
+   * LATERAL join; a single query gets the plain ORDER BY ... LIMIT form), run concurrently
+   * up to the pool size.
+   */
   async #knn(literals: string[], k: number, options: StoreSearchOptions): Promise<Hit[][]> {
+    const chunks: number[] = [];
+    for (let start = 0; start < literals.length; start += this.queriesPerStatement) chunks.push(start);
+    const lists = await Promise.all(chunks.map((start) => this.#knnStatement(literals.slice(start, start + this.queriesPerStatement), k, options)));
+    return lists.flat();
+  }
+
+  async #knnStatement(literals: string[], k: number, options: StoreSearchOptions): Promise<Hit[][]> {
     const n = this.names;
-    const params: unknown[] = [literals, k];
+    const params: unknown[] = [literals.length === 1 ? literals[0] : literals, k];
     const where = compileFilter(options.where, 'd', params);
-    const r = await this.connection.query<{ qi: string; id: string; score: number }>(
-      'vector search',
-      `SELECT q.i AS qi, r.id, r.score FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
-       CROSS JOIN LATERAL (SELECT d.id, -(d.embedding <#> q.v) AS score FROM ${n.docs} d WHERE ${where} ORDER BY d.embedding <#> q.v LIMIT $2) r`,
-      params,
-      { settings: this.#searchSettings(k, options), ...(options.signal ? { signal: options.signal } : {}) },
-    );
+    const text =
+      literals.length === 1
+        ? `SELECT 1 AS qi, d.id, -(d.embedding <#> $1::vector) AS score FROM ${n.docs} d WHERE ${where} ORDER BY d.embedding <#> $1::vector LIMIT $2`
+        : `SELECT q.i AS qi, r.id, r.score FROM unnest($1::vector[]) WITH ORDINALITY AS q(v, i)
+       CROSS JOIN LATERAL (SELECT d.id, -(d.embedding <#> q.v) AS score FROM ${n.docs} d WHERE ${where} ORDER BY d.embedding <#> q.v LIMIT $2) r`;
+    const r = await this.connection.query<{ qi: string | number; id: string; score: number }>('vector search', text, params, {
+      settings: this.#searchSettings(k, options),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     const out: Hit[][] = literals.map(() => []);
     for (const row of r.rows) out[Number(row.qi) - 1]!.push({ id: row.id, score: row.score });
     // Equal scores: a stable order (by id) whatever order the scan produced them in.

@@ -139,8 +139,12 @@ describe('loading, search, updates and deletes', () => {
     let hit = 0;
     approx.forEach((hits, i) => (hit += hits.filter((h) => exact[i]!.some((e) => e.id === h.id)).length));
     expect(hit / (10 * queries.length)).toBeGreaterThanOrEqual(0.95);
-    // The same query as a single search and inside a batch gives the same list.
+    // The same query as a single search (plain ORDER BY ... LIMIT) and inside a batch (LATERAL) gives the same list,
+    // and so does a batch split into statements of 3 queries.
     expect(await store.search(queries[0]!, { k: 10, efSearch: 40 })).toEqual(approx[0]);
+    const chunked = await open('s_main', { queriesPerStatement: 3 });
+    expect(await chunked.searchBatch(queries, { k: 10, efSearch: 40 })).toEqual(approx);
+    await chunked.close();
   });
 
   it('metadata filters select exactly the matching documents (property test against a JS evaluation)', async () => {
