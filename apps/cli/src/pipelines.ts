@@ -36,6 +36,18 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
     fusion: { method: 'weighted', normalization: 'minmax' },
     depth: 100,
   },
+  colbert: {
+    name: 'colbert',
+    description: 'ColBERT full retrieval: the own token model over a PLAID-style index (64-d Matryoshka tokens, 2-bit residuals).',
+    retrievers: [{ plugin: 'colbert' }],
+  },
+  'colbert-rerank': {
+    name: 'colbert-rerank',
+    description: "bm25 top 100 reranked by exact MaxSim over the own token model's vectors.",
+    retrievers: [{ plugin: 'bm25' }],
+    reranker: { plugin: 'colbert', depth: 100 },
+    depth: 100,
+  },
   lamer: {
     name: 'lamer',
     description: 'LameR over BM25 (M=10, n=5, q a1 q a2 ...). Default answers: extractive (no LLM; own-encoder sentence selection, fused with the first round); --generator openai --llm-url URL --llm-model NAME for an LLM.',

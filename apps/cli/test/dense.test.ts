@@ -31,10 +31,10 @@ describe('dense and hybrid pipelines through the CLI (shipped model)', () => {
 });
 
 describe('colbert reranker stage', () => {
-  it('reranks bm25 from a pipeline file, with --colbert-dim mapped onto the plugin option', async () => {
+  it('reranks bm25 from a pipeline file, with --dim mapped onto the plugin option', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'quarry-colbert-')), 'p.yaml');
     writeFileSync(file, 'name: bm25-colbert\nretrievers:\n  - plugin: bm25\nreranker:\n  plugin: colbert\n  depth: 20\n');
-    const report = await evalJson('--split', 'test-unseen', '--pipeline', file, '--colbert-dim', '64', '--k', '20');
+    const report = await evalJson('--split', 'test-unseen', '--pipeline', file, '--dim', '64', '--k', '20');
     // Same figure as packages/colbert/test/scifact.test.ts (static token vectors: below BM25's 0.6743).
     expect(report.metrics['ndcg@10']).toBeCloseTo(0.61875, 4);
   });

@@ -172,6 +172,12 @@ export class OnnxColbertEncoder implements TokenEncoder {
     return { ids, attended, keep: Int32Array.from(keep) };
   }
 
+  /** The token strings behind the vectors `encodeTokens` returns for `text` (one per vector). */
+  tokenStrings(text: string, role: 'query' | 'document'): string[] {
+    const input = this.prepare(text, role);
+    return Array.from(input.keep, (t) => this.#model.tokenizer.idToToken(input.ids[t]!) ?? `#${input.ids[t]}`);
+  }
+
   async #run(inputs: readonly ColbertInput[], signal?: AbortSignal): Promise<RaggedMatrix> {
     const parts: Float32Array[] = new Array(inputs.length);
     let H = 0;

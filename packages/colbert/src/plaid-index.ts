@@ -78,6 +78,8 @@ export class PlaidIndex {
   readonly #codes: GrowableInt32;
   readonly #residuals: GrowableUint8;
   #ivf: { offsets: Int32Array; docs: Int32Array } | undefined;
+  /** Sizes seen by the last search (candidates generated, centroids kept by pruning), for tuning. */
+  lastSearch: { candidates: number; kept: number } = { candidates: 0, kept: 0 };
   #live = 0;
 
   private constructor(meta: PlaidIndexMeta, centroids: Float32Array, codec: ResidualCodec, data?: { ids: string[]; alive: Uint8Array; docOffsets: Int32Array; codes: Int32Array; residuals: Uint8Array }) {
@@ -301,6 +303,7 @@ export class PlaidIndex {
       keep[c] = best >= threshold ? 1 : 0;
     }
     const stage2 = this.#centroidInteraction(candidates, cq, nq, keep, ndocs);
+    this.lastSearch = { candidates: candidates.length, kept: keep.reduce((a, b) => a + b, 0) };
     throwIfAborted(options.signal, 'ColBERT search');
     const stage3 = this.#centroidInteraction(stage2, cq, nq, undefined, Math.max(k, Math.floor(ndocs / 4)));
     const tokens = this.decompress(stage3);
@@ -339,11 +342,15 @@ export class PlaidIndex {
     const codes = this.#codes.view();
     const best = new Float32Array(nq);
     const top = new TopK(limit);
+    // A centroid repeated within a document scores the same each time: visit it once (stamp = slot + 1).
+    const stamp = this.#stamp();
     for (const s of slots) {
       best.fill(0);
+      const mark = s + 1;
       for (let t = offsets[s]!; t < offsets[s + 1]!; t++) {
         const c = codes[t]!;
-        if (keep && keep[c] === 0) continue;
+        if (stamp[c] === mark || (keep && keep[c] === 0)) continue;
+        stamp[c] = mark;
         const row = c * nq;
         for (let i = 0; i < nq; i++) {
           const v = cq[row + i]!;
@@ -354,7 +361,15 @@ export class PlaidIndex {
       for (let i = 0; i < nq; i++) score += best[i]!;
       top.push(s, score);
     }
+    stamp.fill(0);
     return top.drain().indices;
+  }
+
+  #stampBuffer = new Int32Array(0);
+
+  #stamp(): Int32Array {
+    if (this.#stampBuffer.length !== this.centroidCount) this.#stampBuffer = new Int32Array(this.centroidCount);
+    return this.#stampBuffer;
   }
 
   /** Saves the index (compacted) atomically, with checksums; `extra` joins the manifest's meta. */

@@ -1,6 +1,7 @@
 import { docText, throwIfAborted, type Hit, type Query, type RaggedMatrix, type RerankContext, type Reranker, type TokenEncoder } from '@quarry/core';
 import { checkMatryoshkaDim, sliceItem, truncateTokens } from './matryoshka.js';
-import { maxSim } from './maxsim.js';
+import { MaxSimKernel } from './maxsim-kernel.js';
+import { tokenMatches, type TokenStrings } from './explain.js';
 
 export interface ColbertRerankerOptions {
   /** Matryoshka token dimension (a prefix of the encoder's, re-normalised); default: the encoder's. */
@@ -9,6 +10,12 @@ export interface ColbertRerankerOptions {
   cacheSize?: number;
   /** Texts per encoder call. */
   batchSize?: number;
+  /** onnxruntime threads of the MaxSim kernel (default 2). */
+  threads?: number;
+  /** Token strings for explanations: the top `explainTop` hits carry `explain.matches`. */
+  tokenStrings?: TokenStrings;
+  /** How many of the best hits get token-match explanations (default 10; 0 = none). */
+  explainTop?: number;
 }
 
 /**
@@ -22,6 +29,9 @@ export class ColbertReranker implements Reranker {
   readonly #cache = new Map<string, RaggedMatrix>();
   readonly #cacheSize: number;
   readonly #batchSize: number;
+  readonly #kernel: MaxSimKernel;
+  readonly #tokenStrings: TokenStrings | undefined;
+  readonly #explainTop: number;
 
   constructor(
     readonly encoder: TokenEncoder,
@@ -31,14 +41,28 @@ export class ColbertReranker implements Reranker {
     checkMatryoshkaDim(this.dim, encoder.dim);
     this.#cacheSize = options.cacheSize ?? 50_000;
     this.#batchSize = options.batchSize ?? 64;
+    this.#kernel = new MaxSimKernel({ threads: options.threads ?? 2 });
+    this.#tokenStrings = options.tokenStrings;
+    this.#explainTop = options.explainTop ?? 10;
   }
 
   async rerank(query: Query, hits: readonly Hit[], context: RerankContext): Promise<Hit[]> {
     if (hits.length === 0) return [];
     const q = truncateTokens(await this.encoder.encodeTokens([query.text], { role: 'query', signal: context.signal }), this.dim);
-    const docs = await this.#docTokens(hits.map((h) => h.id), context);
-    const scored = hits.map((h, i) => ({ id: h.id, score: maxSim(q, 0, docs[i]!, 0) }));
-    return scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const docs = concatItems(await this.#docTokens(hits.map((h) => h.id), context), this.dim);
+    const scores = await this.#kernel.score(q, 0, docs, undefined, context.signal);
+    const scored: Hit[] = hits.map((h, i) => ({ id: h.id, score: scores[i]! }));
+    const position = new Map(hits.map((h, i) => [h.id, i]));
+    scored.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (this.#tokenStrings && this.#explainTop > 0) {
+      const queryTokens = this.#tokenStrings(query.text, 'query');
+      for (const hit of scored.slice(0, this.#explainTop)) {
+        const doc = context.docs.get(hit.id);
+        const docTokens = doc ? this.#tokenStrings(docText(doc), 'document') : undefined;
+        hit.explain = { ...hit.explain, matches: tokenMatches(q, 0, docs, position.get(hit.id)!, queryTokens, docTokens) };
+      }
+    }
+    return scored;
   }
 
   /** Token vectors of the given documents, encoding (in batches) only those not cached. */
@@ -66,4 +90,13 @@ export class ColbertReranker implements Reranker {
     this.#cache.set(id, m);
     while (this.#cache.size > this.#cacheSize) this.#cache.delete(this.#cache.keys().next().value!);
   }
+}
+
+/** One ragged matrix holding the given single-item matrices in order. */
+function concatItems(items: readonly RaggedMatrix[], dim: number): RaggedMatrix {
+  const offsets = new Int32Array(items.length + 1);
+  items.forEach((m, i) => (offsets[i + 1] = offsets[i]! + m.data.length / dim));
+  const data = new Float32Array(offsets[items.length]! * dim);
+  items.forEach((m, i) => data.set(m.data, offsets[i]! * dim));
+  return { dim, offsets, data };
 }

@@ -39,6 +39,7 @@ export class ColbertRetriever implements Retriever {
   readonly name = 'colbert';
   readonly #gemm: Gemm;
   readonly #kernel: MaxSimKernel;
+  #defaults: Omit<PlaidSearchOptions, 'filter' | 'k' | 'signal'> = {};
 
   private constructor(
     readonly encoder: TokenEncoder,
@@ -127,6 +128,12 @@ export class ColbertRetriever implements Retriever {
     return new ColbertRetriever(encoder, index, options.threads);
   }
 
+  /** PLAID knobs (nprobe, centroidScoreThreshold, ndocs) used when a search does not set them. */
+  withSearchDefaults(defaults: Omit<PlaidSearchOptions, 'filter' | 'k' | 'signal'>): this {
+    this.#defaults = { ...defaults };
+    return this;
+  }
+
   async #encodeQueries(texts: readonly string[], signal?: AbortSignal): Promise<RaggedMatrix> {
     return truncateTokens(await this.encoder.encodeTokens(texts, { role: 'query', signal }), this.index.dim);
   }
@@ -143,6 +150,7 @@ export class ColbertRetriever implements Retriever {
     for (let i = 0; i < texts.length; i++) {
       const data = q.data.subarray(q.offsets[i]! * q.dim, q.offsets[i + 1]! * q.dim);
       const hits = await this.index.search(data, this.#gemm, this.#kernel, {
+        ...this.#defaults,
         ...options,
         filter: filter ? (slot) => filter(this.index.idOf(slot)) : undefined,
       });

@@ -159,20 +159,8 @@ export class ContextualModel implements TrainableModel {
   }
 
   tokens(ids: Int32Array): Float32Array {
-    const { dim: d, hidden: h } = this.config;
-    const n = ids.length;
     const { x, a } = this.#forward(ids);
-    const out = new Float32Array(n * d);
-    const z = new Float64Array(h);
-    for (let t = 0; t < n; t++) {
-      for (let o = 0; o < h; o++) z[o] = gelu(a[t * h + o]!);
-      for (let j = 0; j < d; j++) {
-        let s = x[t * d + j]!;
-        for (let o = 0; o < h; o++) s += this.Q[j * h + o]! * z[o]!;
-        out[t * d + j] = s;
-      }
-    }
-    return out;
+    return this.#outputs(x, a, ids.length);
   }
 
   forwardTrain(ids: Int32Array): ContextualCache {
@@ -192,32 +180,59 @@ export class ContextualModel implements TrainableModel {
     return { ids, pooled, x, p, a };
   }
 
+  forwardTokens(ids: Int32Array): { cache: TrainCache; tokens: Float32Array } {
+    const { x, p, a } = this.#forward(ids);
+    return { cache: { ids, pooled: new Float64Array(0), x, p, a } as ContextualCache, tokens: this.#outputs(x, a, ids.length) };
+  }
+
+  /** h_t = x_t + Q gelu(a_t) for every token. */
+  #outputs(x: Float64Array, a: Float64Array, n: number): Float32Array {
+    const { dim: d, hidden: h } = this.config;
+    const out = new Float32Array(n * d);
+    const z = new Float64Array(h);
+    for (let t = 0; t < n; t++) {
+      for (let o = 0; o < h; o++) z[o] = gelu(a[t * h + o]!);
+      for (let j = 0; j < d; j++) {
+        let s = x[t * d + j]!;
+        for (let o = 0; o < h; o++) s += this.Q[j * h + o]! * z[o]!;
+        out[t * d + j] = s;
+      }
+    }
+    return out;
+  }
+
+  /** The pooled vector is the mean of the token vectors, so its gradient reaches every token as g / n. */
   backward(cache: TrainCache, g: Float64Array): void {
+    const n = cache.ids.length;
+    if (n === 0) return;
+    const d = this.config.dim;
+    const gt = new Float64Array(n * d);
+    for (let t = 0; t < n; t++) for (let j = 0; j < d; j++) gt[t * d + j] = g[j]! / n;
+    this.backwardTokens(cache, gt);
+  }
+
+  backwardTokens(cache: TrainCache, gt: Float64Array): void {
     const { ids, x, p, a } = cache as ContextualCache;
     const { dim: d, hidden: h, kernel: k } = this.config;
     const n = ids.length;
     if (n === 0) return;
     this.params();
     const [gP, gW, gb, gQ] = this.#params.map((q) => q.grad) as [Float32Array, Float32Array, Float32Array, Float32Array];
-    const inv = 1 / n;
-    // dz_t = (1/n) Q^T g, the same for every t; dQ = (1/n) g (sum_t z_t)^T.
-    const dz = new Float64Array(h);
-    for (let j = 0; j < d; j++) {
-      const gj = g[j]! * inv;
-      for (let o = 0; o < h; o++) dz[o]! += this.Q[j * h + o]! * gj;
-    }
-    const zs = new Float64Array(h);
+    // h_t = x_t + Q z_t, z_t = gelu(a_t):  dQ += g_t z_t^T ; da_t = (Q^T g_t) * gelu'(a_t).
     const da = new Float64Array(n * h);
+    const z = new Float64Array(h);
     for (let t = 0; t < n; t++) {
-      for (let o = 0; o < h; o++) {
-        const av = a[t * h + o]!;
-        zs[o]! += gelu(av);
-        da[t * h + o] = dz[o]! * geluGrad(av);
+      for (let o = 0; o < h; o++) z[o] = gelu(a[t * h + o]!);
+      for (let j = 0; j < d; j++) {
+        const gj = gt[t * d + j]!;
+        if (gj === 0) continue;
+        const row = j * h;
+        for (let o = 0; o < h; o++) {
+          gQ[row + o]! += gj * z[o]!;
+          da[t * h + o]! += this.Q[row + o]! * gj;
+        }
       }
-    }
-    for (let j = 0; j < d; j++) {
-      const gj = g[j]! * inv;
-      for (let o = 0; o < h; o++) gQ[j * h + o]! += gj * zs[o]!;
+      for (let o = 0; o < h; o++) da[t * h + o]! *= geluGrad(a[t * h + o]!);
     }
     // Conv: a_t = b + sum_k W_k p_{t+k-c}.
     const c = (k - 1) / 2;
@@ -239,11 +254,10 @@ export class ContextualModel implements TrainableModel {
         }
       }
     }
-    // p_t = P x_t  ->  dP += dp_t x_t^T ; dx_t = P^T dp_t + g/n (residual path).
+    // p_t = P x_t  ->  dP += dp_t x_t^T ; dx_t = P^T dp_t + g_t (residual path).
     const train = this.trainBase;
-    const gx = train ? new Float64Array(n * d) : undefined;
+    const gx = train ? Float64Array.from(gt) : undefined;
     for (let t = 0; t < n; t++) {
-      if (gx) for (let j = 0; j < d; j++) gx[t * d + j] = g[j]! * inv;
       for (let o = 0; o < h; o++) {
         const dpo = dp[t * h + o]!;
         if (dpo === 0) continue;

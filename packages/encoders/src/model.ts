@@ -83,6 +83,10 @@ export interface TrainableModel extends EmbeddingModel {
   forwardTrain(ids: Int32Array): TrainCache;
   /** Accumulates d(loss)/d(params) given d(loss)/d(pooled). */
   backward(cache: TrainCache, gradPooled: Float64Array): void;
+  /** Per-token vectors (un-normalised, `ids.length x dim`) with what `backwardTokens` needs. */
+  forwardTokens(ids: Int32Array): { cache: TrainCache; tokens: Float32Array };
+  /** Accumulates d(loss)/d(params) given d(loss)/d(token vectors), `ids.length x dim` (late interaction). */
+  backwardTokens(cache: TrainCache, gradTokens: Float64Array): void;
 }
 
 /** Builds the token id -> row mapping of a pruned vocabulary (rows in ascending token-id order). */

@@ -265,6 +265,14 @@ export class StaticModel implements TrainableModel {
     }
   }
 
+  forwardTokens(ids: Int32Array): { cache: TrainCache; tokens: Float32Array } {
+    return { cache: { ids, pooled: new Float64Array(0) }, tokens: this.tokens(ids) };
+  }
+
+  backwardTokens(cache: TrainCache, gradTokens: Float64Array): void {
+    this.backwardTokenGrads(cache.ids, gradTokens);
+  }
+
   /** Per-token gradient: d(loss)/d(x_t) given row-wise in `gx` (n x dim). */
   backwardTokenGrads(ids: Int32Array, gx: Float64Array): void {
     const [emb, wp] = this.params();
