@@ -43,13 +43,16 @@ const CUE_THRESHOLD = 0.5;
 export class BoolQueryEncoder implements Encoder {
   readonly dim: number;
   readonly maxQueryLength: number;
+  /** Skip cue positions whose gated weight is below this (approximate, faster; default 0 = exact). */
+  readonly prune: number;
 
   constructor(
     readonly base: BaseEncoder,
     readonly modules: BoolModules,
-    options: { maxQueryLength?: number } = {},
+    options: { maxQueryLength?: number; prune?: number } = {},
   ) {
     this.dim = base.dim;
+    this.prune = options.prune ?? 0;
     this.maxQueryLength = options.maxQueryLength ?? 128;
     if (modules.config.inputDim !== this.table.dim) throw new InputError(`The Boolean modules read ${modules.config.inputDim}-d token features but the base encoder has ${this.table.dim}-d rows; train them on this encoder.`);
   }
@@ -84,7 +87,7 @@ export class BoolQueryEncoder implements Encoder {
 
   /** Runs the modules on a query's ids (no noise). */
   run(ids: Int32Array): ModulesForward {
-    return this.modules.forward(this.features(ids), ids.length);
+    return this.modules.forward(this.features(ids), ids.length, undefined, { prune: this.prune });
   }
 
   /** Per-token pooling weights for each query. */

@@ -79,6 +79,8 @@ export interface LoadBoolEncoderOptions {
   encoder?: string;
   /** Accept a base encoder whose model.onnx differs from the one the modules were trained on. */
   allowOtherBase?: boolean;
+  /** Inference fast path: skip cue positions whose gated weight is below this (default 0 = exact). */
+  prune?: number;
 }
 
 /** Loads Boolean modules and their base encoder into a `BoolQueryEncoder`. */
@@ -90,5 +92,5 @@ export async function loadBoolEncoder(dir: string = bundledBoolModelDir(), optio
     throw new BoolModelError(dir, `was trained on the base encoder "${meta.base}" (model.onnx sha256 ${meta.baseSha256.slice(0, 12)}…), but ${baseDir} has ${sum.slice(0, 12)}…; retrain the modules on this encoder or pass allowOtherBase.`);
   }
   const base = (await loadOwnModel(baseDir)) as ModelEncoder as BaseEncoder;
-  return new BoolQueryEncoder(base, modules, { maxQueryLength: meta.maxQueryLength });
+  return new BoolQueryEncoder(base, modules, { maxQueryLength: meta.maxQueryLength, ...(options.prune !== undefined ? { prune: options.prune } : {}) });
 }

@@ -170,8 +170,11 @@ export class BoolModules {
   /**
    * Forward pass over one query's frozen token features `f` (n x inputDim, rows unit length or
    * zero). `noise` (O x n x n logistic samples) is the Gumbel-Sigmoid noise; omit it at inference.
+   * `prune` > 0 skips cue positions whose gated weight g_o * pi_c is below it (inference only: the
+   * result is then not differentiable through those positions; training uses the exact pass).
    */
-  forward(f: Float64Array, n: number, noise?: Float64Array): ModulesForward {
+  forward(f: Float64Array, n: number, noise?: Float64Array, options: { prune?: number } = {}): ModulesForward {
+    const prune = options.prune ?? 0;
     const { inputDim: din, hidden: h, temperature: tau } = this.config;
     if (f.length !== n * din) throw new InputError(`features hold ${f.length} values, expected ${n} x ${din}.`);
     const u = new Float64Array(n * h);
@@ -239,6 +242,9 @@ export class BoolModules {
       const norm = Math.max(1, total);
       for (let c = 0; c < n; c++) pi[op * n + c] = p[c * C + op + 1]! / norm;
       for (let c = 0; c < n; c++) {
+        // Inference fast path: a cue position whose weight g_o * pi_c is below `prune` adds at most
+        // prune * max|b| to any token's bias; its scope is not computed (s stays 0).
+        if (prune > 0 && gate[op]! * pi[op * n + c]! < prune) continue;
         const go = (op * n + c) * h;
         for (let i = 0; i < h; i++) {
           let sg = 1 + this.bg.value[op * h + i]!;
