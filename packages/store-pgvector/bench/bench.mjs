@@ -13,7 +13,7 @@ import { SeededRandom } from '@quarry/core';
 import { FlatIndex, HnswIndex } from '@quarry/vector';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,15 @@ const percentile = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
+/** On-CPU seconds (user + system) of a process so far, from /proc (the server's; this machine is shared). */
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
+};
+const selfCpu = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 const peakRssMiB = (pid) => {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : Number.NaN;
@@ -100,6 +109,7 @@ async function timeSingles(queries, fn) {
 }
 
 const started = performance.now();
+const loadBefore = loadavg()[0];
 const basis = gaussianSource(SEED.basis);
 const basisData = Float32Array.from({ length: RANK * DIM }, basis);
 const results = [];
@@ -115,40 +125,51 @@ try {
 
     // In-process hnswlib.
     let t0 = performance.now();
+    let c0 = selfCpu();
     const hnsw = new HnswIndex({ dim: DIM, metric: 'cosine', M, efConstruction: EF_CONSTRUCTION, capacity: n });
     hnsw.add(ids, docs);
     const hnswBuildS = (performance.now() - t0) / 1000;
+    const hnswBuildCpu = selfCpu() - c0;
     const local = {};
     for (const ef of EFS) {
       hnsw.setEf(ef);
+      const cpu0 = selfCpu();
       const ms = await timeSingles(queries, async (q) => hnsw.search(q, { k: K }));
-      local[ef] = { recall: recallAt(hnsw.searchBatch(queries, { k: K }), truth), p50: percentile(ms, 0.5), p95: percentile(ms, 0.95) };
+      const cpuPerQueryMs = ((selfCpu() - cpu0) / (queries.rows + Math.min(20, queries.rows))) * 1000;
+      local[ef] = { recall: recallAt(hnsw.searchBatch(queries, { k: K }), truth), p50: percentile(ms, 0.5), p95: percentile(ms, 0.95), cpuPerQueryMs };
     }
 
     // Postgres + pgvector through pg, server in its own process.
     const server = await startServer(join(work, `db-${n}`));
     const store = await PgVectorStore.open({ url: `postgres://postgres@127.0.0.1:${server.port}/postgres`, dim: DIM, table: `bench_${n}`, poolSize: 1, batchSize: LOAD_BATCH, statementTimeoutMs: 0 });
+    const pid = server.child.pid;
     t0 = performance.now();
+    c0 = cpuSeconds(pid) + selfCpu();
     await store.upsert(ids, docs);
     const loadS = (performance.now() - t0) / 1000;
+    const loadCpu = cpuSeconds(pid) + selfCpu() - c0;
     t0 = performance.now();
+    c0 = cpuSeconds(pid);
     await store.createIndex({ m: M, efConstruction: EF_CONSTRUCTION });
     const indexS = (performance.now() - t0) / 1000;
+    const indexCpu = cpuSeconds(pid) - c0;
     const pgExactMs = await timeSingles(rowsOf(queries, 0, Math.min(50, nQueries)), (q) => store.search(q, { k: K, exact: true }));
     const pg = {};
     for (const ef of EFS) {
+      const cpu0 = cpuSeconds(pid) + selfCpu();
       const ms = await timeSingles(queries, (q) => store.search(q, { k: K, efSearch: ef }));
+      const cpuPerQueryMs = ((cpuSeconds(pid) + selfCpu() - cpu0) / (queries.rows + Math.min(20, queries.rows))) * 1000;
       t0 = performance.now();
       const got = [];
       for (let i = 0; i < nQueries; i += QUERY_BATCH) got.push(...(await store.searchBatch(rowsOf(queries, i, Math.min(nQueries, i + QUERY_BATCH)), { k: K, efSearch: ef })));
       const batchQps = nQueries / ((performance.now() - t0) / 1000);
-      pg[ef] = { recall: recallAt(got, truth), p50: percentile(ms, 0.5), p95: percentile(ms, 0.95), batchQps };
+      pg[ef] = { recall: recallAt(got, truth), p50: percentile(ms, 0.5), p95: percentile(ms, 0.95), batchQps, cpuPerQueryMs };
     }
     const serverRss = peakRssMiB(server.child.pid);
     await store.close();
     server.child.kill('SIGTERM');
     await new Promise((r) => server.child.once('exit', r));
-    const result = { n, hnswBuildS, local, loadS, indexS, pgExactP50: percentile(pgExactMs, 0.5), pg, serverRss };
+    const result = { n, hnswBuildS, hnswBuildCpu, local, loadS, loadCpu, indexS, indexCpu, pgExactP50: percentile(pgExactMs, 0.5), pg, serverRss };
     results.push(result);
     console.error(JSON.stringify(result));
   }
@@ -162,12 +183,11 @@ const f = (x, d = 2) => x.toFixed(d);
 const loadRows = results.map((r) => [
   r.n.toLocaleString('en-US'),
   f(r.n / r.loadS, 0),
-  f(r.loadS, 1),
-  f(r.indexS, 1),
+  `${f(r.loadS, 1)} (${f(r.loadCpu, 1)})`,
+  `${f(r.indexS, 1)} (${f(r.indexCpu, 1)})`,
   f(r.n / (r.loadS + r.indexS), 0),
-  f(r.hnswBuildS, 1),
-  f(r.n / r.hnswBuildS, 0),
-  f((r.loadS + r.indexS) / r.hnswBuildS, 1),
+  `${f(r.hnswBuildS, 1)} (${f(r.hnswBuildCpu, 1)})`,
+  f((r.loadCpu + r.indexCpu) / r.hnswBuildCpu, 1),
   f(r.serverRss, 0),
 ]);
 const queryRows = results.flatMap((r) =>
@@ -180,6 +200,7 @@ const queryRows = results.flatMap((r) =>
     f(r.pg[ef].p50, 2),
     f(r.pg[ef].p95, 2),
     f(r.pg[ef].p50 / r.local[ef].p50, 0),
+    `${f(r.local[ef].cpuPerQueryMs, 3)} / ${f(r.pg[ef].cpuPerQueryMs, 2)}`,
     f(r.pg[ef].batchQps, 0),
     f(r.pgExactP50, 1),
   ]),
@@ -189,17 +210,17 @@ Data: ${DIM}-d vectors from a rank-${RANK} Gaussian latent plus noise (σ = ${NO
 
 ### Load and build
 
-| vectors | Postgres load (docs/s) | load (s) | HNSW build (s) | load + build (docs/s) | hnswlib build (s) | hnswlib adds/s | Postgres ÷ hnswlib time | server peak RSS (MiB) |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| vectors | Postgres load (docs/s) | load, s (CPU s) | Postgres HNSW build, s (CPU s) | load + build (docs/s) | hnswlib build, s (CPU s) | Postgres ÷ hnswlib CPU | server peak RSS (MiB) |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 ${loadRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
 
 ### Queries (k = 10)
 
-| vectors | ef_search | hnswlib recall@10 | Postgres recall@10 | hnswlib p50 (ms) | Postgres p50 (ms) | Postgres p95 (ms) | Postgres ÷ hnswlib p50 | Postgres batched (q/s) | Postgres exact scan p50 (ms) |
-| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+| vectors | ef_search | hnswlib recall@10 | Postgres recall@10 | hnswlib p50 (ms) | Postgres p50 (ms) | Postgres p95 (ms) | Postgres ÷ hnswlib p50 | CPU per query, ms (hnswlib / Postgres client + server) | Postgres batched (q/s) | Postgres exact scan p50 (ms) |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${queryRows.map((r) => `| ${r.join(' | ')} |`).join('\n')}
 
-Client peak RSS (this process, all sizes, including both in-process indexes): ${f(clientRss, 0)} MiB. Whole run: ${f(minutes, 1)} min.
+CPU seconds are on-CPU time (user + system) of the server process (and of this client for the load), read from /proc: this 2-core machine is shared, and its 1-minute load average was ${f(loadBefore, 1)} at the start of the run and ${f(loadavg()[0], 1)} at the end, so wall-clock figures include waits for a core and vary between runs; the CPU figures are the steadier comparison. Client peak RSS (this process, all sizes, including both in-process indexes): ${f(clientRss, 0)} MiB. Whole run: ${f(minutes, 1)} min.
 `;
 console.log(markdown);
 if (!args.includes('--no-write')) {

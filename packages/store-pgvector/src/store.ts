@@ -45,6 +45,12 @@ export interface HnswParams {
   m?: number;
   /** Build-time candidate list (pgvector default 64; >= 2m). */
   efConstruction?: number;
+  /**
+   * `maintenance_work_mem` for the build, e.g. `'512MB'` (default: the server's). pgvector
+   * builds the graph in memory while it fits and falls back to a much slower build when it
+   * does not (it says so in a NOTICE).
+   */
+  maintenanceWorkMem?: string;
 }
 
 export interface StoreSearchOptions {
@@ -345,6 +351,8 @@ export class PgVectorStore {
     inlineInt(m, 'm', 2, 100);
     inlineInt(efc, 'efConstruction', 4, 1000);
     if (efc < 2 * m) throw new InputError(`efConstruction must be at least 2 * m (${2 * m}), got ${efc}.`);
+    const mem = params.maintenanceWorkMem;
+    if (mem !== undefined && !/^[1-9][0-9]{0,9}(kB|MB|GB)$/.test(mem)) throw new InputError(`maintenanceWorkMem must look like '512MB' (a number with kB, MB or GB), got ${JSON.stringify(mem)}.`);
     const n = this.names;
     const [indexName, table] = this.mode === 'dense' ? [n.hnswDocs, n.docs] : [n.hnswTokens, n.tokens];
     const existing = await this.indexInfo();
@@ -355,7 +363,10 @@ export class PgVectorStore {
         await client.query(`DROP INDEX IF EXISTS ${qualifiedIndex(n.schema, indexName)}`);
         await client.query(`CREATE INDEX "${indexName}" ON ${table} USING hnsw (embedding vector_ip_ops) WITH (m = ${inlineInt(m, 'm', 2, 100)}, ef_construction = ${inlineInt(efc, 'efConstruction', 4, 1000)})`);
       },
-      { settings: { statement_timeout: String(this.indexTimeoutMs) }, ...(options.signal ? { signal: options.signal } : {}) },
+      {
+        settings: { statement_timeout: String(this.indexTimeoutMs), ...(mem !== undefined ? { maintenance_work_mem: mem } : {}) },
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
     );
     return { built: true, m, efConstruction: efc };
   }

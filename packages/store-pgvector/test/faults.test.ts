@@ -1,6 +1,6 @@
 import { SeededRandom } from '@quarry/core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { PgConnection, PgVectorStore, StoreError, StoreTimeoutError, connectionOptionsSchema, isTransient } from '../src/index.js';
+import { PgConnection, PgVectorStore, StoreError, StoreTimeoutError, backoffDelay, connectionOptionsSchema, isTransient, withRetry } from '../src/index.js';
 import { PgliteServer } from './support/pglite.js';
 
 /**
@@ -126,5 +126,33 @@ describe('transient error classification', () => {
     ]) {
       expect(isTransient(e)).toBe(false);
     }
+  });
+
+  it('backs off exponentially with jitter, capped, and retries only transient failures', async () => {
+    const opts = { baseDelayMs: 100, maxDelayMs: 1000 };
+    expect([1, 2, 3, 4, 5].map((a) => backoffDelay(a, opts, () => 0))).toEqual([50, 100, 200, 400, 500]);
+    expect([1, 2, 3, 4, 5].map((a) => backoffDelay(a, opts, () => 1))).toEqual([100, 200, 400, 800, 1000]);
+    let calls = 0;
+    const value = await withRetry(
+      'flaky',
+      async () => {
+        if (++calls < 3) throw Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+        return 'ok';
+      },
+      { retries: 5, baseDelayMs: 1, maxDelayMs: 2 },
+    );
+    expect([value, calls]).toEqual(['ok', 3]);
+    calls = 0;
+    const error = await withRetry(
+      'broken',
+      async () => {
+        calls++;
+        throw Object.assign(new Error('syntax error at or near "x"'), { code: '42601' });
+      },
+      { retries: 5, baseDelayMs: 1, maxDelayMs: 2 },
+    ).catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).sqlState).toBe('42601');
   });
 });

@@ -132,7 +132,8 @@ describe('loading, search, updates and deletes', () => {
   it('exact search equals brute-force cosine; HNSW recall@10 against it is high', async () => {
     const exact = await store.searchBatch(queries, { k: 10, exact: true });
     queries.forEach((q, i) => expect(exact[i]!.map((h) => h.id)).toEqual(cosineTop(q, vectors, ids, 10)));
-    await store.createIndex({ m: 16, efConstruction: 64 });
+    await expect(store.createIndex({ maintenanceWorkMem: 'lots' })).rejects.toThrow(/maintenanceWorkMem must look like '512MB'/);
+    await store.createIndex({ m: 16, efConstruction: 64, maintenanceWorkMem: '128MB' });
     expect(await store.indexInfo()).toMatchObject({ m: 16, efConstruction: 64 });
     expect((await store.createIndex({ m: 16, efConstruction: 64 })).built).toBe(false);
     const approx = await store.searchBatch(queries, { k: 10, efSearch: 40 });
