@@ -6,7 +6,7 @@
 // The Postgres here is PGlite (Postgres 17 + pgvector 0.8.1 compiled to WebAssembly, one
 // backend, single-threaded) behind its socket server in a child process: the client code
 // path is exactly the one a real server gets, but the server's speed is WASM's, not a
-// native Postgres's; the ratios below are a floor for pgvector, not its speed on metal.
+// native Postgres's (not measured here).
 //
 // Options (for quick trials): --sizes 5000,20000  --queries 300  --no-write
 import { SeededRandom } from '@quarry/core';
@@ -206,7 +206,7 @@ const queryRows = results.flatMap((r) =>
   ]),
 );
 const markdown = `
-Data: ${DIM}-d vectors from a rank-${RANK} Gaussian latent plus noise (σ = ${NOISE}), seeded (the vector benchmark's distribution); cosine. ${nQueries} queries from the same distribution. Recall@10 is against exact search (@quarry/vector FlatIndex). Both HNSW indexes: M = ${M}, ef_construction = ${EF_CONSTRUCTION} (pgvector's default). **Postgres is PGlite** (Postgres 17.5 + pgvector 0.8.1 compiled to WebAssembly, single backend) in a child process behind its socket server; Quarry talks to it through \`pg\` over loopback TCP exactly as to a server. A native Postgres is several times faster per statement than WASM, so read the Postgres columns as a lower bound. Latency is one query per call after a warm-up of 20 (\`store.search\`: encode the vector as a bind parameter, one round trip, parse rows), p50/p95 over all queries; "batched" sends ${QUERY_BATCH} queries per statement (LATERAL join). Load: binary COPY in batches of ${LOAD_BATCH} rows, each staged and upserted in one transaction (the resumable path), pool size 1.
+Data: ${DIM}-d vectors from a rank-${RANK} Gaussian latent plus noise (σ = ${NOISE}), seeded (the vector benchmark's distribution); cosine. ${nQueries} queries from the same distribution. Recall@10 is against exact search (@quarry/vector FlatIndex). Both HNSW indexes: M = ${M}, ef_construction = ${EF_CONSTRUCTION} (pgvector's default). **Postgres is PGlite** (Postgres 17.5 + pgvector 0.8.1 compiled to WebAssembly, single backend) in a child process behind its socket server; Quarry talks to it through \`pg\` over loopback TCP exactly as to a server. Not measured here: a native build of Postgres and pgvector (SIMD distance code, no WebAssembly) should be faster per statement, so read the Postgres columns as this setup's figures, not pgvector's native speed. Latency is one query per call after a warm-up of 20 (\`store.search\`: encode the vector as a bind parameter, one round trip, parse rows), p50/p95 over all queries; "batched" sends ${QUERY_BATCH} queries per statement (LATERAL join). Load: binary COPY in batches of ${LOAD_BATCH} rows, each staged and upserted in one transaction (the resumable path), pool size 1.
 
 ### Load and build
 
