@@ -1,6 +1,7 @@
 import { InputError, type NextTokenScorer } from '@quarry/core';
 import type { FmIndex } from './fm-index.js';
 import type { TokenTrie } from './trie.js';
+import { nearestTokens, type TokenVectors } from './token-similarity.js';
 
 /** Encodes and decodes text to the token ids an index was built with. */
 export interface TokenCodec {
@@ -39,6 +40,15 @@ export interface CorpusStatsScorerOptions {
   lookahead?: 'document' | 'title';
   /** With lookahead 'document': tokens occurring more often than this are skipped when counting (default 20000). */
   maxLocate?: number;
+  /**
+   * Token vectors (e.g. `ownEncoderTokenVectors`): each question token also counts its
+   * `similarTokens` nearest corpus tokens (cosine >= `minSimilarity`), weighted by the similarity.
+   */
+  tokenVectors?: TokenVectors;
+  /** Neighbours per question token with `tokenVectors` (default 3). */
+  similarTokens?: number;
+  /** Least cosine similarity of a neighbour (default 0.5). */
+  minSimilarity?: number;
   /** Text that ends the title prompt (default "Title:"): tokens after its last occurrence are the title so far. */
   titleMarker?: string;
   /** Text that ends the passage prompt (default "Answer:"). */
@@ -74,6 +84,11 @@ export class CorpusStatsScorer implements NextTokenScorer {
   readonly #passageMarker: number[];
   readonly #lookahead: 'document' | 'title';
   readonly #postingCache = new Map<number, Int32Array>();
+  readonly #vectors: TokenVectors | undefined;
+  readonly #similar: number;
+  readonly #minSim: number;
+  readonly #neighbourCache = new Map<number, { token: number; similarity: number }[]>();
+  #corpusTokens: Int32Array | undefined;
   #postingEntries = 0;
   readonly #maxLocate: number;
   #titleCache: { key: string; table: Float32Array[] } | undefined;
@@ -108,6 +123,12 @@ export class CorpusStatsScorer implements NextTokenScorer {
     for (let t = 0; t < V; t++) pow += Math.pow(this.#uni[t]!, this.#beta);
     this.#uniPowSum = pow;
     this.#trie = options.trie;
+    this.#vectors = options.tokenVectors;
+    this.#similar = options.similarTokens ?? 3;
+    this.#minSim = options.minSimilarity ?? 0.5;
+    if (this.#vectors && this.#vectors.vocabSize !== codec.vocabSize) {
+      throw new InputError('CorpusStatsScorer: tokenVectors cover another vocabulary than the codec.');
+    }
     this.#lookahead = options.lookahead ?? 'document';
     this.#maxLocate = options.maxLocate ?? 20_000;
     this.#titleMarker = codec.encode(options.titleMarker ?? 'Title:');
@@ -188,7 +209,29 @@ export class CorpusStatsScorer implements NextTokenScorer {
     return p;
   }
 
-  /** Per document: sum over evidence tokens of icf * tf / (tf + 1.2 * (0.25 + 0.75 * len / avgLen)), tf over title + text. */
+  /** Evidence tokens with their weights: icf(q), and icf(q) * similarity for each q's nearest corpus tokens. */
+  #weightedTerms(evidence: number[]): Map<number, number> {
+    const terms = new Map<number, number>(evidence.map((q) => [q, this.#icf[q]!]));
+    if (!this.#vectors || this.#similar <= 0) return terms;
+    if (!this.#corpusTokens) {
+      this.#corpusTokens = Int32Array.from(this.#fm.successorsOf([]).filter((s) => this.#icf[s.token]! >= this.#minIcf).map((s) => s.token));
+    }
+    for (const q of evidence) {
+      let near = this.#neighbourCache.get(q);
+      if (!near) {
+        near = nearestTokens(this.#vectors, q, this.#corpusTokens, this.#similar, this.#minSim);
+        this.#neighbourCache.set(q, near);
+      }
+      for (const { token, similarity } of near) {
+        if (evidence.includes(token)) continue;
+        const w = this.#icf[q]! * similarity;
+        if (w > (terms.get(token) ?? 0)) terms.set(token, w);
+      }
+    }
+    return terms;
+  }
+
+  /** Per document: sum over weighted terms of w * tf / (tf + 1.2 * (0.25 + 0.75 * len / avgLen)), tf over title + text. */
   #documentScores(evidence: number[], trie: TokenTrie): Float64Array {
     const fm = this.#fm;
     const nd = fm.docCount;
@@ -198,7 +241,7 @@ export class CorpusStatsScorer implements NextTokenScorer {
     for (let r = 0; r < trie.size; r++) for (const d of trie.docsOf(r)) if (d < nd) titleLen[d] = trie.title(r).length;
     const avg = (fm.tokenCount + titleLen.reduce((a, b) => a + b, 0)) / nd;
     const tf = new Int32Array(nd);
-    for (const q of evidence) {
+    for (const [q, w] of this.#weightedTerms(evidence)) {
       tf.fill(0);
       for (const d of this.#postings(q)) tf[d]!++;
       for (let r = 0; r < trie.size; r++) {
@@ -207,7 +250,6 @@ export class CorpusStatsScorer implements NextTokenScorer {
         for (const t of title) if (t === q) c++;
         if (c) for (const d of trie.docsOf(r)) if (d < nd) tf[d]! += c;
       }
-      const w = this.#icf[q]!;
       for (let d = 0; d < nd; d++) {
         const f = tf[d]!;
         if (f) scores[d]! += (w * f) / (f + 1.2 * (0.25 + (0.75 * (fm.docLength(d) + titleLen[d]!)) / avg));

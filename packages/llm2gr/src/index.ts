@@ -10,3 +10,4 @@ export { Llm2grIndex, Llm2grRetriever, DEFAULT_LLM2GR_OPTIONS, TITLE_PROMPT, PAS
 export { OnnxCausalLm, logSoftmax, type OnnxCausalLmOptions } from './onnx-scorer.js';
 export { OpenAIScorer, type OpenAIScorerOptions } from './openai-scorer.js';
 export { llm2grPlugin, type Llm2grPluginOptions } from './plugin.js';
+export { ownEncoderTokenVectors, nearestTokens, type TokenVectors } from './token-similarity.js';

@@ -5,6 +5,7 @@ import { CorpusStatsScorer } from './corpus-scorer.js';
 import { DEFAULT_LLM2GR_OPTIONS, Llm2grIndex, Llm2grRetriever, PASSAGE_PROMPT, TITLE_PROMPT } from './llm2gr.js';
 import { OnnxCausalLm } from './onnx-scorer.js';
 import { OpenAIScorer } from './openai-scorer.js';
+import { ownEncoderTokenVectors } from './token-similarity.js';
 
 const d = DEFAULT_LLM2GR_OPTIONS;
 const schema = z
@@ -28,6 +29,9 @@ const schema = z
     hits: z.enum(['kept', 'all']).default(d.hits),
     titleWeight: z.number().min(0).default(100).describe('default scorer: inverse temperature of the title lookahead'),
     queryWeight: z.number().min(0).default(1).describe('default scorer: question-token bonus outside titles'),
+    similarTokens: z.number().int().min(0).max(50).default(0).describe("default scorer: nearest tokens (own encoder's token vectors) each question token also counts; 0 (default) = exact tokens only"),
+    minSimilarity: z.number().min(-1).max(1).default(0.4).describe('default scorer: least cosine similarity of such a token'),
+    encoder: z.string().min(1).optional().describe("default scorer: folder of an own static encoder for token vectors (default @quarry/encoders' bundled scifact-static)"),
     sampleRate: z.number().int().min(1).max(1024).default(32).describe('FM-index suffix-array sampling (locate speed vs size)'),
   })
   .strict();
@@ -53,11 +57,15 @@ async function makeScorer(options: Llm2grPluginOptions): Promise<{ codec: Tokeni
     return { codec: scorer, finish: (index) => new Llm2grRetriever(index, scorer, generation) };
   }
   const codec = options.model ? TokenizerCodec.fromDir(options.model) : TokenizerCodec.fromDir();
+  const tokenVectors = options.similarTokens > 0 ? await ownEncoderTokenVectors(codec, ...(options.encoder ? [options.encoder] : [])) : undefined;
   return {
     codec,
     finish: (index) => {
       const ignoreText = [options.titlePrompt, options.passagePrompt].map((p) => p.split('{query}').join(' '));
-      const scorer = new CorpusStatsScorer(codec, index.fm, { trie: index.trie, titleWeight: options.titleWeight, queryWeight: options.queryWeight, ignoreText });
+      const scorer = new CorpusStatsScorer(codec, index.fm, {
+        trie: index.trie, titleWeight: options.titleWeight, queryWeight: options.queryWeight, ignoreText,
+        ...(tokenVectors ? { tokenVectors, similarTokens: options.similarTokens, minSimilarity: options.minSimilarity } : {}),
+      });
       return new Llm2grRetriever(index, scorer, generation);
     },
   };
