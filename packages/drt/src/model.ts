@@ -227,7 +227,7 @@ export class DrtModel {
    * when `probs` is given). softmax(qk + B) = exp(qk - max) exp(B - max) / sum, so the
    * exponentials come from per-step tables.
    */
-  #lowerAttend(tokens: Uint8Array, t: number, a: Float64Array, probs: Float64Array | null): void {
+  #lowerAttend(tokens: Uint8Array, t: number, a: Float64Array, probs: Float64Array | null, exact = false): void {
     const { vocab: V, dim: d, heads: H, window: W } = this.config;
     const dh = this.headDim;
     const Ev = this.#w.Ev;
@@ -237,7 +237,7 @@ export class DrtModel {
     const lo = Math.max(0, t - W + 1);
     a.fill(0);
     const Rv = this.config.relValues ? this.#w.Rv : null;
-    if (!probs) {
+    if (!probs && !exact) {
       // Forward only: softmax weights per token id go to bins (values depend on the id only),
       // relative value embeddings are summed on the way; dh = 8 is unrolled.
       const bins = this.#bins;
@@ -316,8 +316,13 @@ export class DrtModel {
     }
   }
 
-  /** Lower-layer outputs x[t] for t in [start, end), written to out[(t - outBase) * dim]. */
-  lowerForward(tokens: Uint8Array, start: number, end: number, out: Float32Array, outBase = start): void {
+  /**
+   * Lower-layer outputs x[t] for t in [start, end), written to out[(t - outBase) * dim].
+   * `exact` = the reference kernel (one pass per offset, the summation order training uses, so
+   * trained weights reproduce bit for bit); the default fast kernel sums per token id and
+   * differs from it only by float rounding.
+   */
+  lowerForward(tokens: Uint8Array, start: number, end: number, out: Float32Array, outBase = start, exact = false): void {
     this.#prepare();
     const d = this.config.dim;
     const { E, Wo } = this.#w;
@@ -325,7 +330,7 @@ export class DrtModel {
     for (let t = start; t < end; t++) {
       const tok = tokens[t]!;
       if (tok >= this.config.vocab) throw new InputError(`Token id ${tok} at position ${t} is outside the vocabulary (${this.config.vocab}).`);
-      this.#lowerAttend(tokens, t, a, null);
+      this.#lowerAttend(tokens, t, a, null, exact);
       const o = (t - outBase) * d;
       for (let i = 0; i < d; i++) {
         let s = E[tok * d + i]!;
@@ -593,7 +598,7 @@ export class DrtModel {
     const useGca = options.gca ?? true;
     const scaleLoss = options.lossScale ?? 1;
     const x = new Float32Array(N * d);
-    this.lowerForward(tokens, 0, N, x);
+    this.lowerForward(tokens, 0, N, x, 0, true);
     const nC = Math.floor(N / S);
     const rel = G * R;
     const lq = new Float32Array(nC * rel);

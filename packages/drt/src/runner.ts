@@ -10,6 +10,11 @@ export interface AnswerOptions {
   pageDir?: string;
   /** Tokens to generate (default 5, the passkey's digits). */
   steps?: number;
+  /**
+   * Inference-time widening of retrieved chunks: also expose the last `lookback` states of the
+   * previous chunk as keys/values (default 0, as trained). See README, "Boundary-crossing keys".
+   */
+  lookback?: number;
 }
 
 export interface AnswerResult {
@@ -57,7 +62,9 @@ export function answer(model: DrtModel, prompt: Uint8Array, options: AnswerOptio
         memory!.append(xbuf, lqRow, lkRow);
       }
     };
-    const kvBuf = new Float32Array((S + overlap) * d);
+    const back = options.lookback ?? 0;
+    if (!Number.isInteger(back) || back < 0 || back > S) throw new InputError(`answer: lookback must be a whole number in [0, ${S}], got ${String(back)}.`);
+    const kvBuf = new Float32Array((back + S + overlap) * d);
     for (let j = 0; j < steps; j++) {
       const pos = N - 1 + j;
       const c = Math.floor(pos / S);
@@ -73,9 +80,11 @@ export function answer(model: DrtModel, prompt: Uint8Array, options: AnswerOptio
             lk: memory.lk,
             landmarks: memory.size,
             kv: (jj: number) => {
-              kvBuf.set(memory.states(jj), 0);
-              if (overlap > 0) kvBuf.set(memory.states(jj + 1).subarray(0, overlap * d), S * d);
-              return model.projectKV(kvBuf, 0, S + overlap);
+              const b = jj > 0 ? back : 0;
+              if (b > 0) kvBuf.set(memory.states(jj - 1).subarray((S - b) * d), 0);
+              kvBuf.set(memory.states(jj), b * d);
+              if (overlap > 0) kvBuf.set(memory.states(jj + 1).subarray(0, overlap * d), (b + S) * d);
+              return model.projectKV(kvBuf, 0, b + S + overlap);
             },
           }
         : null;
@@ -132,7 +141,7 @@ export function evaluatePasskey(model: DrtModel, options: PasskeyEvalOptions): P
   for (let i = 0; i < trials; i++) {
     throwIfAborted(options.signal, 'passkey evaluation');
     const ex = passkeyTrial(seed, length, (options.firstTrial ?? 0) + i);
-    const r = answer(model, ex.tokens, { gca: useGca, ...(options.pageDir ? { pageDir: options.pageDir } : {}) });
+    const r = answer(model, ex.tokens, { gca: useGca, ...(options.pageDir ? { pageDir: options.pageDir } : {}), ...(options.lookback ? { lookback: options.lookback } : {}) });
     let ok = true;
     for (let k = 0; k < KEY_DIGITS; k++) if (r.tokens[k] !== ex.key[k]) ok = false;
     const bucket = crossesBoundary(ex.keyStart, model.config.chunk) ? crossing : inside;

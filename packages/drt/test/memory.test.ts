@@ -57,7 +57,12 @@ describe('ChunkMemory', () => {
       expect(a.retrieved.length).toBe(2);
       expect(a.chunks).toBe(Math.floor((ex.tokens.length + 3) / 15));
       expect(b.memoryBytes).toBeLessThan(a.memoryBytes);
+      const c = answer(model, ex.tokens, { lookback: 3 });
+      const e = answer(model, ex.tokens, { lookback: 3, pageDir: dir });
+      expect(e.tokens).toEqual(c.tokens);
+      expect(c.retrieved).toEqual(a.retrieved);
     }
+    expect(() => answer(model, passkeyExample(new SeededRandom(1), 100).tokens, { lookback: 16 })).toThrow(/lookback must be/);
     expect(existsSync(dir) && readdirSync(dir)).toHaveLength(0);
   });
 });

@@ -9,6 +9,7 @@ const specs: OptionSpecs = {
   seed: { type: 'string', default: '1', description: 'trial i of (seed, length) is the same prompt in every run (default 1)', valueName: 'S' },
   'no-gca': { type: 'boolean', description: 'the baseline: the same model without grouped cross-attention (sliding window only)' },
   weights: { type: 'string', description: 'weights file (default: the bundled models/drt-passkey.json)', valueName: 'FILE' },
+  lookback: { type: 'string', default: '0', description: 'inference only: also expose the last N states of the chunk before each retrieved chunk, for keys across chunk boundaries (default 0, as trained; 8 fixes them)', valueName: 'N' },
   page: { type: 'string', description: 'page chunk states to a temporary file in DIR (bounded memory)', valueName: 'DIR' },
   json: { type: 'boolean', description: 'print one JSON object {accuracy, seconds, peak_rss_mb, ...}' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -16,7 +17,7 @@ const specs: OptionSpecs = {
 
 export const drtCommand: Command = {
   name: 'drt',
-  usage: 'quarry drt passkey --length N [--trials T] [--seed S] [--no-gca] [--json]',
+  usage: 'quarry drt passkey --length N [--trials T] [--seed S] [--no-gca] [--lookback N] [--page DIR] [--json]',
   summary: 'Passkey retrieval with the bundled DRT (grouped cross-attention over chunk memory): accuracy, time and peak memory.',
   specs: () => specs,
   async run(argv, { out, signal }) {
@@ -35,6 +36,7 @@ export const drtCommand: Command = {
       trials,
       seed,
       gca,
+      lookback: intOption(values, 'lookback', 0, 0),
       ...(values['page'] === undefined ? {} : { pageDir: String(values['page']) }),
       ...(signal ? { signal } : {}),
     });
@@ -50,6 +52,7 @@ export const drtCommand: Command = {
         crossing: r.crossing,
         inside: r.inside,
         seed,
+        lookback: intOption(values, 'lookback', 0, 0),
       }));
       return;
     }
