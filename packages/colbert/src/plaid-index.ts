@@ -109,14 +109,23 @@ export class PlaidIndex {
     const wanted = options.centroids ?? colbertCentroidCount(options.expectedTokens ?? rows);
     const k = Math.max(1, Math.min(wanted, Math.floor(rows / 4) || 1));
     const centroids = await sphericalKMeans(sample.data, dim, k, gemm, { iterations: options.iterations ?? 4, seed: options.seed ?? 12345, signal: options.signal });
+    return PlaidIndex.fromCentroids(sample, centroids, model, gemm, options.nbits);
+  }
+
+  /** An empty index over given centroids; the residual codec is fitted on the sample's residuals. */
+  static async fromCentroids(sample: RaggedMatrix, centroids: Float32Array, model: string, gemm: Gemm, nbits: ResidualBits): Promise<PlaidIndex> {
+    checkNbits(nbits);
+    const dim = sample.dim;
+    const rows = sample.data.length / dim;
+    if (centroids.length % dim !== 0 || centroids.length === 0) throw new InputError(`centroids hold ${centroids.length} values, not a positive multiple of dim ${dim}.`);
     const { codes } = await gemm.assign(sample.data, centroids, dim);
     const residuals = new Float32Array(sample.data.length);
     for (let r = 0; r < rows; r++) {
       const c = codes[r]! * dim;
       for (let j = 0; j < dim; j++) residuals[r * dim + j] = sample.data[r * dim + j]! - centroids[c + j]!;
     }
-    const codec = ResidualCodec.fit(residuals, dim, options.nbits);
-    return new PlaidIndex({ dim, nbits: options.nbits, model, centroids: k }, centroids, codec);
+    const codec = ResidualCodec.fit(residuals, dim, nbits);
+    return new PlaidIndex({ dim, nbits, model, centroids: centroids.length / dim }, centroids, codec);
   }
 
   get size(): number {

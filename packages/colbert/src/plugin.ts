@@ -1,5 +1,6 @@
 import { definePlugin, QuarryError, z } from '@quarry/core';
 import { PlaidIndex } from './plaid-index.js';
+import type { ResidualBits } from './residual-codec.js';
 import { ColbertReranker } from './reranker.js';
 import { ColbertRetriever } from './retriever.js';
 import { checkTrainedDim, loadTokenEncoder } from './token-encoder.js';
@@ -38,7 +39,12 @@ const retrieverSchema = z
   .object({
     encoder: encoderOption,
     dim: dimOption.default(64),
-    nbits: z.union([z.literal(1), z.literal(2), z.literal(4)]).default(2).describe('bits per dimension of each compressed residual (1, 2 or 4)'),
+    nbits: z
+      .number()
+      .int()
+      .refine((v) => v === 1 || v === 2 || v === 4, 'nbits must be 1, 2 or 4 (bits per dimension of a compressed residual)')
+      .default(2)
+      .describe('bits per dimension of each compressed residual (1, 2 or 4)'),
     centroids: z.number().int().positive().optional().describe("centroid count (default: ColBERTv2's 2^floor(log2(16 sqrt(tokens))))"),
     sampleTokens: z.number().int().positive().default(1 << 18).describe('token vectors held in memory to fit centroids'),
     nprobe: z.number().int().positive().optional().describe('centroids probed per query token (default by k, as PLAID)'),
@@ -64,11 +70,11 @@ export const colbertRetrieverPlugin = definePlugin({
   description: 'ColBERT full retrieval: token encoder + PLAID-style index (centroids, nbits residuals, pruned candidate generation, exact MaxSim).',
   schema: retrieverSchema,
   async create(options: RetrieverOptions, context) {
-    const { encoder, label, trainedDims } = await loadTokenEncoder(options.encoder);
+    const { encoder, label, trainedDims, tokenStrings } = await loadTokenEncoder(options.encoder);
     checkTrainedDim(options.dim, encoder.dim, trainedDims, label);
     const retriever = await ColbertRetriever.build(context.docs, encoder, {
       dim: options.dim,
-      nbits: options.nbits,
+      nbits: options.nbits as ResidualBits,
       sampleTokens: options.sampleTokens,
       threads: options.threads,
       seed: options.seed,
@@ -77,15 +83,15 @@ export const colbertRetrieverPlugin = definePlugin({
       ...(context.signal ? { signal: context.signal } : {}),
       ...(context.onProgress ? { onProgress: context.onProgress } : {}),
     });
-    return retriever.withSearchDefaults(searchDefaults(options));
+    return retriever.withSearchDefaults(searchDefaults(options)).withExplanations(context.docs, tokenStrings);
   },
-  async load(dir: string, options: RetrieverOptions) {
+  async load(dir: string, options: RetrieverOptions, context) {
     const index = await PlaidIndex.load(dir);
-    const { encoder, label } = await loadTokenEncoder(options.encoder);
+    const { encoder, label, tokenStrings } = await loadTokenEncoder(options.encoder);
     if (index.dim !== options.dim || index.meta.nbits !== options.nbits) {
       throw new QuarryError('DIMENSION_MISMATCH', `The ColBERT index in ${dir} holds ${index.dim}-d tokens at ${index.meta.nbits} bits, but ${options.dim}-d at ${options.nbits} bits was asked for; rebuild it with these options.`);
     }
-    return ColbertRetriever.fromIndex(index, encoder, { model: label, threads: options.threads }).withSearchDefaults(searchDefaults(options));
+    return ColbertRetriever.fromIndex(index, encoder, { model: label, threads: options.threads }).withSearchDefaults(searchDefaults(options)).withExplanations(context.docs, tokenStrings);
   },
   cliOptions: [
     { flag: 'encoder', option: 'encoder', type: 'string', description: 'token encoder folder' },

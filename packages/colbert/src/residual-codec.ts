@@ -32,7 +32,14 @@ export class ResidualCodec {
     this.cutoffs = cutoffs;
     this.weights = weights;
     this.bytesPerToken = (dim * nbits) / 8;
+    // Every byte decodes to 8 / nbits bucket values: a table turns decoding into lookups.
+    const perByte = 8 / nbits;
+    const mask = (1 << nbits) - 1;
+    this.#lut = new Float32Array(256 * perByte);
+    for (let byte = 0; byte < 256; byte++) for (let k = 0; k < perByte; k++) this.#lut[byte * perByte + k] = weights[(byte >> (k * nbits)) & mask]!;
   }
+
+  readonly #lut: Float32Array;
 
   /** Fits bucket edges and values to the residuals (rows of `dim`) of a sample. */
   static fit(residuals: Float32Array, dim: number, nbits: ResidualBits): ResidualCodec {
@@ -61,20 +68,20 @@ export class ResidualCodec {
 
   /** Writes centroid + decoded residual, L2-normalised, into `out[outOffset .. + dim)`. */
   decode(packed: Uint8Array, offset: number, centroids: Float32Array, code: number, out: Float32Array, outOffset: number): void {
-    const { dim, nbits, weights } = this;
-    const perByte = 8 / nbits;
-    const mask = (1 << nbits) - 1;
+    const dim = this.dim;
+    const perByte = 8 / this.nbits;
+    const lut = this.#lut;
     const c0 = code * dim;
-    let norm = 0;
-    for (let j = 0; j < dim; j++) {
-      const bucket = (packed[offset + Math.floor(j / perByte)]! >> ((j % perByte) * nbits)) & mask;
-      const v = centroids[c0 + j]! + weights[bucket]!;
-      out[outOffset + j] = v;
-      norm += v * v;
+    let j = 0;
+    for (let b = 0; b < this.bytesPerToken; b++) {
+      const base = packed[offset + b]! * perByte;
+      for (let k = 0; k < perByte; k++, j++) out[outOffset + j] = centroids[c0 + j]! + lut[base + k]!;
     }
+    let norm = 0;
+    for (let t = 0; t < dim; t++) norm += out[outOffset + t]! * out[outOffset + t]!;
     if (norm > 0) {
       const inv = 1 / Math.sqrt(norm);
-      for (let j = 0; j < dim; j++) out[outOffset + j]! *= inv;
+      for (let t = 0; t < dim; t++) out[outOffset + t]! *= inv;
     }
   }
 }

@@ -1,4 +1,5 @@
 import { docText, InputError, QuarryError, throwIfAborted, type Doc, type DocStore, type Hit, type ProgressCallback, type Query, type RaggedMatrix, type Retriever, type SearchOptions, type TokenEncoder } from '@quarry/core';
+import { tokenMatches, type TokenStrings } from './explain.js';
 import { Gemm } from './gemm.js';
 import { colbertCentroidCount } from './kmeans.js';
 import { checkMatryoshkaDim, truncateTokens } from './matryoshka.js';
@@ -40,6 +41,7 @@ export class ColbertRetriever implements Retriever {
   readonly #gemm: Gemm;
   readonly #kernel: MaxSimKernel;
   #defaults: Omit<PlaidSearchOptions, 'filter' | 'k' | 'signal'> = {};
+  #explain: { docs: DocStore; tokenStrings: TokenStrings; top: number } | undefined;
 
   private constructor(
     readonly encoder: TokenEncoder,
@@ -134,6 +136,12 @@ export class ColbertRetriever implements Retriever {
     return this;
   }
 
+  /** Attach token matches (`explain.matches`) to the best `top` hits, reading document text from `docs`. */
+  withExplanations(docs: DocStore, tokenStrings: TokenStrings, top = 10): this {
+    this.#explain = { docs, tokenStrings, top };
+    return this;
+  }
+
   async #encodeQueries(texts: readonly string[], signal?: AbortSignal): Promise<RaggedMatrix> {
     return truncateTokens(await this.encoder.encodeTokens(texts, { role: 'query', signal }), this.index.dim);
   }
@@ -154,7 +162,19 @@ export class ColbertRetriever implements Retriever {
         ...options,
         filter: filter ? (slot) => filter(this.index.idOf(slot)) : undefined,
       });
-      out.push(hits.map((h) => ({ id: this.index.idOf(h.slot), score: h.score })));
+      const result: Hit[] = hits.map((h) => ({ id: this.index.idOf(h.slot), score: h.score }));
+      const explain = this.#explain;
+      if (explain && explain.top > 0 && hits.length > 0) {
+        const shown = hits.slice(0, explain.top);
+        const tokens = this.index.decompress(Int32Array.from(shown, (h) => h.slot));
+        const queryM: RaggedMatrix = { dim: q.dim, offsets: Int32Array.of(0, q.offsets[i + 1]! - q.offsets[i]!), data };
+        const queryTokens = explain.tokenStrings(texts[i]!, 'query');
+        shown.forEach((_, j) => {
+          const doc = explain.docs.get(result[j]!.id);
+          result[j]!.explain = { matches: tokenMatches(queryM, 0, tokens, j, queryTokens, doc ? explain.tokenStrings(docText(doc), 'document') : undefined) };
+        });
+      }
+      out.push(result);
     }
     return out;
   }

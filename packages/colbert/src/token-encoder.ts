@@ -1,13 +1,23 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { QuarryError, type TokenEncoder } from '@quarry/core';
-import { bundledModelDir, loadEncoder, openModelFolder, TextTokenizer } from '@quarry/encoders';
+import { loadEncoder, openModelFolder, TextTokenizer } from '@quarry/encoders';
 import type { TokenStrings } from './explain.js';
 import { COLBERT_CONFIG_FILE, OnnxColbertEncoder } from './onnx-colbert.js';
 
 /** The bundled token model ColBERT pipelines use when no encoder folder is given. */
-export const DEFAULT_TOKEN_MODEL = 'scifact-static';
+export const DEFAULT_TOKEN_MODEL = 'scifact-colbert';
+
+/** Folder of a model shipped with this package (`models/<name>`). */
+export function bundledColbertModelDir(name = DEFAULT_TOKEN_MODEL): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [join(here, '..', 'models', name), join(here, '..', '..', 'models', name)]) {
+    if (existsSync(join(candidate, 'model.onnx'))) return candidate;
+  }
+  throw new QuarryError('NOT_FOUND', `The bundled ColBERT model "${name}" was not found under models/; pass an encoder folder.`);
+}
 
 export interface LoadedTokenEncoder {
   encoder: TokenEncoder;
@@ -25,7 +35,7 @@ export interface LoadedTokenEncoder {
  * punctuation skip) or any encoder with per-token outputs (Quarry's own models).
  */
 export async function loadTokenEncoder(dir: string | undefined, options: { threads?: number } = {}): Promise<LoadedTokenEncoder> {
-  const folder = dir ?? bundledModelDir(DEFAULT_TOKEN_MODEL);
+  const folder = dir ?? bundledColbertModelDir();
   const label = `${basename(folder)}@${(await fileSha256(modelFile(folder))).slice(0, 12)}`;
   if ([COLBERT_CONFIG_FILE, 'artifact.metadata', 'config_sentence_transformers.json'].some((f) => existsSync(join(folder, f)))) {
     const encoder = await OnnxColbertEncoder.load(folder, { threads: options.threads ?? 1 });
