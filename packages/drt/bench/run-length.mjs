@@ -11,6 +11,7 @@ const { values } = parseArgs({
     first: { type: 'string', default: '0' },
     'no-gca': { type: 'boolean', default: false },
     page: { type: 'string' },
+    lookback: { type: 'string', default: '0' },
     weights: { type: 'string' },
   },
 });
@@ -21,6 +22,7 @@ const r = evaluatePasskey(model, {
   trials: Number(values.trials),
   seed: Number(values.seed),
   firstTrial: Number(values.first),
+  lookback: Number(values.lookback),
   gca: !values['no-gca'],
   ...(values.page ? { pageDir: values.page } : {}),
 });

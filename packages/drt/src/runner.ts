@@ -122,6 +122,8 @@ export interface PasskeyEvalResult {
   /** Keys inside one chunk. */
   inside: { trials: number; correct: number };
   gca: boolean;
+  /** Indices of the trials answered wrongly. */
+  failures: number[];
   seconds: number;
   /** Peak resident set size of this process so far (MiB). */
   peakRssMb: number;
@@ -138,6 +140,7 @@ export function evaluatePasskey(model: DrtModel, options: PasskeyEvalOptions): P
   let correct = 0;
   const crossing = { trials: 0, correct: 0 };
   const inside = { trials: 0, correct: 0 };
+  const failures: number[] = [];
   for (let i = 0; i < trials; i++) {
     throwIfAborted(options.signal, 'passkey evaluation');
     const ex = passkeyTrial(seed, length, (options.firstTrial ?? 0) + i);
@@ -149,6 +152,8 @@ export function evaluatePasskey(model: DrtModel, options: PasskeyEvalOptions): P
     if (ok) {
       correct++;
       bucket.correct++;
+    } else {
+      failures.push((options.firstTrial ?? 0) + i);
     }
     options.onTrial?.(i + 1, trials);
   }
@@ -160,6 +165,7 @@ export function evaluatePasskey(model: DrtModel, options: PasskeyEvalOptions): P
     crossing,
     inside,
     gca: useGca,
+    failures,
     seconds: (performance.now() - started) / 1000,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
