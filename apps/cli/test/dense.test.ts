@@ -35,8 +35,8 @@ describe('colbert reranker stage', () => {
     const file = join(mkdtempSync(join(tmpdir(), 'quarry-colbert-')), 'p.yaml');
     writeFileSync(file, 'name: bm25-colbert\nretrievers:\n  - plugin: bm25\nreranker:\n  plugin: colbert\n  depth: 20\n');
     const report = await evalJson('--split', 'test-unseen', '--pipeline', file, '--dim', '64', '--k', '20');
-    // Same figure as packages/colbert/test/scifact.test.ts (static token vectors: below BM25's 0.6743).
-    expect(report.metrics['ndcg@10']).toBeCloseTo(0.61875, 4);
+    // Same figure as packages/colbert/test/scifact.test.ts (pure MaxSim: below BM25's 0.6743).
+    expect(report.metrics['ndcg@10']).toBeCloseTo(0.63263, 4);
   });
 });
 

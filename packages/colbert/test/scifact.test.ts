@@ -4,10 +4,9 @@ import { MemoryDocStore, Pipeline, PluginRegistry, evaluate, loadSplit, openBeir
 import { bm25Plugin } from '@quarry/bm25';
 import { colbertPlugin } from '../src/index.js';
 
-// Real data: BM25's top 20 on SciFact test-unseen, reranked by MaxSim over the shipped own
-// static model's token vectors (64-d Matryoshka prefix). Static token vectors ignore term
-// frequency under MaxSim, so this reranker is *below* BM25 here (0.6743): the figure is held
-// to its digits as a regression, not as a claim of quality.
+// Real data: BM25's top 20 on SciFact test-unseen, reranked by pure MaxSim over the shipped
+// token model (scifact-colbert, 64-d Matryoshka prefix). The reranker is *below* BM25 here
+// (0.6743): the figure is held to its digits as a regression, not as a claim of quality.
 const dataset = openBeirDataset(join(__dirname, '../../../datasets/scifact'));
 let docs: MemoryDocStore;
 const registry = new PluginRegistry().register(bm25Plugin, colbertPlugin);
@@ -35,4 +34,4 @@ describe('bm25 -> colbert rerank on SciFact test-unseen', () => {
 });
 
 // `npx vitest run test/scifact.test.ts` (BM25 alone: 0.6743 on this split).
-const PINNED_NDCG = 0.61875;
+const PINNED_NDCG = 0.63263;

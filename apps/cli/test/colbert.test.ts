@@ -1,0 +1,52 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, scifact, useTemporaryCache } from './helpers.js';
+
+const evalJson = async (...argv: string[]) => {
+  const r = await cli('eval', '--dataset', scifact, '--json', ...argv);
+  expect(r.err).toBe('');
+  return JSON.parse(r.out) as { metrics: Record<string, number>; cached: boolean };
+};
+
+beforeAll(useTemporaryCache);
+
+describe('colbert pipelines through the CLI (shipped scifact-colbert token model)', () => {
+  it('colbert-rerank: BM25 top 100 reranked by pure MaxSim, pinned on test-unseen', async () => {
+    // Below BM25 (0.6743): see packages/colbert/README.md for why and what was tried.
+    expect((await evalJson('--split', 'test-unseen', '--pipeline', 'colbert-rerank')).metrics['ndcg@10']).toBeCloseTo(0.60808, 4);
+  }, 600_000);
+
+  it('colbert: full PLAID-style retrieval from a pipeline file, rebuilt and reloaded to the same figure', async () => {
+    // A small index (32-d, 1024 centroids) so the test stays quick; the default pipeline uses
+    // ColBERTv2's centroid count (16384 here) and 64-d tokens (figures in BENCHMARKS.md).
+    const file = join(mkdtempSync(join(tmpdir(), 'quarry-colbert-')), 'p.yaml');
+    writeFileSync(file, 'name: colbert-small\nretrievers:\n  - plugin: colbert\n    options:\n      dim: 32\n      centroids: 1024\n      sampleTokens: 65536\n');
+    const built = await evalJson('--split', 'test-unseen', '--pipeline', file, '--k', '100');
+    expect(built.cached).toBe(false);
+    expect(built.metrics['ndcg@10']).toBeCloseTo(0.51553, 4);
+    const loaded = await evalJson('--split', 'test-unseen', '--pipeline', file, '--k', '100');
+    expect(loaded.cached).toBe(true);
+    expect(loaded.metrics).toEqual(built.metrics);
+  }, 600_000);
+
+  it('shows which query token matched which document token', async () => {
+    const r = await cli('search', '--dataset', scifact, '--pipeline', 'colbert-rerank', '--k', '3', '--json', 'vitamin D deficiency and tuberculosis');
+    expect(r.code).toBe(0);
+    const hits = JSON.parse(r.out).hits as { explain: { matches: { queryToken: string; docToken: string; score: number }[] } }[];
+    expect(hits).toHaveLength(3);
+    const matches = hits[0]!.explain.matches;
+    expect(matches.map((m) => m.queryToken)).toContain('vitamin');
+    expect(matches.find((m) => m.queryToken === 'vitamin')!.docToken).toBe('vitamin');
+  });
+
+  it('rejects --nbits outside {1, 2, 4} and a dim the model was not trained for (exit 2)', async () => {
+    const bits = await cli('eval', '--dataset', scifact, '--pipeline', 'colbert', '--nbits', '3');
+    expect(bits.code).toBe(2);
+    expect(bits.err).toMatch(/nbits must be 1, 2 or 4/);
+    const dim = await cli('eval', '--dataset', scifact, '--pipeline', 'colbert-rerank', '--dim', '48');
+    expect(dim.code).toBe(2);
+    expect(dim.err).toMatch(/not one the model was trained for: .* supports 32, 64, 128, 256/);
+  });
+});
