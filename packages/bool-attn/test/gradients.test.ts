@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { numericGrad } from '../../../tools/testing/finite-difference.js';
 import { SeededRandom } from '@quarry/core';
 import { BoolModules, type TokenLabels } from '../src/modules.js';
-
-/** Central finite difference on Float32 storage (uses the step actually stored). */
-function numericGrad(x: Float32Array, i: number, f: () => number, h: number): number {
-  const orig = x[i]!;
-  x[i] = orig + h;
-  const up = x[i]!;
-  const fu = f();
-  x[i] = orig - h;
-  const down = x[i]!;
-  const fd = f();
-  x[i] = orig;
-  return (fu - fd) / (up - down);
-}
 
 function setup(seed: number) {
   const rng = new SeededRandom(seed);

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { numericGrad } from '../../../tools/testing/finite-difference.js';
 import { SeededRandom, type RaggedMatrix } from '@quarry/core';
 import { bundledModelDir, ContextualModel, loadEncoder, mappingFromKeptIds, StaticModel, type TrainableModel } from '@quarry/encoders';
 import { Gemm, maxSimInfoNce, maxSimInfoNceSync, trainTokenModel } from '../src/index.js';
@@ -10,18 +11,6 @@ function ragged(lengths: number[], dim: number, rng: SeededRandom): RaggedMatrix
   const offsets = Int32Array.from([0, ...lengths.map((_, i) => lengths.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
   const data = new Float32Array(offsets[lengths.length]! * dim).map(() => rng.normal());
   return { dim, offsets, data };
-}
-
-function numericGrad(x: Float32Array, i: number, f: () => number, h: number): number {
-  const orig = x[i]!;
-  x[i] = orig + h;
-  const up = x[i]!;
-  const fu = f();
-  x[i] = orig - h;
-  const down = x[i]!;
-  const fd = f();
-  x[i] = orig;
-  return (fu - fd) / (up - down);
 }
 
 const close = (a: number, n: number, rel = 2e-3, abs = 2e-6): boolean => Math.abs(a - n) <= abs + rel * Math.max(Math.abs(a), Math.abs(n));

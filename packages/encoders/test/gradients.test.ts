@@ -1,19 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { numericGrad } from '../../../tools/testing/finite-difference.js';
 import { SeededRandom as Rng } from '@quarry/core';
 import { Adam, ContextualModel, StaticModel, matryoshkaInfoNce, mappingFromKeptIds, trainStep, type TrainableModel, type TrainingExample } from '../src/index.js';
-
-/** Central finite difference of f at x[i] (works on Float32 storage: uses the actual stored step). */
-function numericGrad(x: Float32Array | Float64Array, i: number, f: () => number, h: number): number {
-  const orig = x[i]!;
-  x[i] = orig + h;
-  const up = x[i]!;
-  const fu = f();
-  x[i] = orig - h;
-  const down = x[i]!;
-  const fd = f();
-  x[i] = orig;
-  return (fu - fd) / (up - down);
-}
 
 function expectClose(analytic: number, numeric: number, rel = 1e-4, abs = 1e-7): void {
   expect(Math.abs(analytic - numeric), `analytic ${analytic} vs numeric ${numeric}`).toBeLessThanOrEqual(abs + rel * Math.max(Math.abs(analytic), Math.abs(numeric)));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { captureQuickstart, codeBlock, outputBlock, readmeHeadings } from '../../../tools/testing/readme.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 const example = readFileSync(new URL('../examples/quickstart.ts', import.meta.url), 'utf8');
@@ -8,16 +9,14 @@ afterEach(() => vi.restoreAllMocks());
 
 describe('README', () => {
   it('has the shared section layout', () => {
-    const headings = [...readme.matchAll(/^##? (.+)$/gm)].map((m) => m[1]);
+    const headings = readmeHeadings(readme);
     expect(headings).toEqual(['@quarry/llm2gr', 'When to use it', 'Install', 'Example', 'API', 'How it works', 'Results', 'Licence']);
   });
 
   it('shows examples/quickstart.ts and the output it really prints', async () => {
-    expect(readme).toContain(`\`\`\`ts\n${example}\`\`\``);
-    const lines: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
-    await import('../examples/quickstart.js');
+    expect(readme).toContain(codeBlock(example, 'ts'));
+    const lines = await captureQuickstart(() => import('../examples/quickstart.js'));
     expect(lines.length).toBeGreaterThan(4);
-    expect(readme).toContain(`Output:\n\n\`\`\`text\n${lines.join('\n')}\n\`\`\``);
+    expect(readme).toContain(outputBlock(lines));
   });
 });
