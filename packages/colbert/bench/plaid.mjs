@@ -3,7 +3,7 @@
 //   npm run bench:plaid -w @quarry/colbert            (full run)
 //   node bench/plaid.mjs --quick                        (small sizes, to check it runs)
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, readdirSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,9 @@ import { table, writeBenchSection } from '../../../tools/bench-report.mjs';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
+// --only=matryoshka,exact,build runs (and writes) just those parts.
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const runs = (part) => !only || only.includes(part);
 const modelDir = process.argv.find((a) => a.startsWith('--encoder='))?.slice(10);
 
 // Child mode: build one index over the first N docs, print time and peak RSS.
@@ -30,7 +33,9 @@ if (process.argv[2] === '--build-child') {
   await r.save(join(dir, 'i'));
   const bytes = readdirSync(join(dir, 'i')).reduce((s, f) => s + statSync(join(dir, 'i', f)).size, 0);
   rmSync(dir, { recursive: true, force: true });
-  console.log(JSON.stringify({ docs: n, tokens: r.index.tokenCount, centroids: r.index.centroidCount, seconds, peakRssMb: process.resourceUsage().maxRSS / 1024, indexMb: bytes / 1e6 }));
+  // VmHWM (this process's own peak RSS): ru_maxrss would also carry the parent's peak across exec.
+  const hwm = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? Number.NaN);
+  console.log(JSON.stringify({ docs: n, tokens: r.index.tokenCount, centroids: r.index.centroidCount, seconds, peakRssMb: hwm / 1024, indexMb: bytes / 1e6 }));
   process.exit(0);
 }
 
@@ -111,11 +116,12 @@ async function evalIndex(index, dim) {
 // 1. Matryoshka x nbits on the whole corpus (PLAID search, k = 10, PLAID's defaults).
 const matryoshka = [];
 const floatTokens = {};
-for (const dim of quick ? [64] : [32, 64, 128]) {
+const dims = runs('matryoshka') ? (quick ? [64] : [32, 64, 128]) : runs('exact') ? [64] : [];
+for (const dim of dims) {
   const tokens = await encodeAll(dim);
   floatTokens[dim] = tokens;
   const centroids = await centroidsFor(tokens, docs.length);
-  for (const nbits of dim === 64 ? [1, 2, 4] : [2]) {
+  for (const nbits of !runs('matryoshka') ? [] : dim === 64 ? [1, 2, 4] : [2]) {
     const index = await buildIndex(tokens, docs.length, nbits, centroids);
     const dir = mkdtempSync(join(tmpdir(), 'quarry-plaid-bench-'));
     await index.save(join(dir, 'i'));
@@ -133,7 +139,7 @@ const tokens64 = floatTokens[64];
 const vsExact = [];
 const testQueries = splits.test.queries;
 const q64 = await queryTokens(testQueries.map((x) => x.text), 64);
-for (const count of quick ? [150, 300, 600] : [1296, 2592, docs.length]) {
+for (const count of !runs('exact') ? [] : quick ? [150, 300, 600] : [1296, 2592, docs.length]) {
   const centroids = await centroidsFor(tokens64, count);
   const index = await buildIndex(tokens64, count, 2, centroids);
   const exactDocs = slice(tokens64, 0, count);
@@ -160,7 +166,7 @@ for (const count of quick ? [150, 300, 600] : [1296, 2592, docs.length]) {
 
 // 3. Streaming build (ColbertRetriever.build, dim 64, 2 bits), one process per size.
 const builds = [];
-for (const count of quick ? [150, 300, 600] : [1296, 2592, docs.length]) {
+for (const count of !runs('build') ? [] : quick ? [150, 300, 600] : [1296, 2592, docs.length]) {
   const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--build-child', String(count), modelDir ?? '-'], { encoding: 'utf8' });
   const r = JSON.parse(out.trim().split('\n').at(-1));
   builds.push([r.docs, r.tokens, r.centroids, r.seconds.toFixed(1), Math.round(r.tokens / r.seconds), r.peakRssMb.toFixed(0), r.indexMb.toFixed(1)]);
@@ -169,18 +175,21 @@ for (const count of quick ? [150, 300, 600] : [1296, 2592, docs.length]) {
 await gemm.release();
 await kernel.release();
 
-const markdown = `Token model: \`${label}\`. Machine: ${machine}. All searches k = 10 with PLAID's defaults for k <= 10 (nprobe 1, centroid score threshold 0.5, ndocs 256); onnxruntime with 2 threads.${quick ? ' **Quick run (600 docs): not the reported figures.**' : ''}
+const header = `Token model: \`${label}\`. Machine: ${machine}. onnxruntime with 2 threads.${quick ? ' **Quick run (600 docs): not the reported figures.**' : ''}`;
+const parts = {
+  matryoshka: `${header} Full PLAID retrieval over the whole SciFact corpus (${docs.length} docs), k = 10 with PLAID's defaults (nprobe 1, centroid score threshold 0.5, ndocs 256); fp16 would take 2 bytes per dimension.
 
-**Matryoshka dim x residual bits** (full SciFact corpus, ${docs.length} docs; nDCG@10 of full PLAID retrieval; fp16 for comparison is 2 bytes per dimension):
+${table(['dim', 'nbits', 'nDCG@10 test', 'nDCG@10 test-unseen', 'bytes / token', 'fp16 bytes / token', 'index MB', 'ms / query'], matryoshka)}`,
+  exact: `${header} Exact: every document's float vectors through the MaxSim kernel. Overlap of the top 10 over SciFact's 300 test queries; dim 64, 2 bits, PLAID defaults for k = 10.
 
-${table(['dim', 'nbits', 'nDCG@10 test', 'nDCG@10 test-unseen', 'bytes / token', 'fp16 bytes / token', 'index MB', 'ms / query'], matryoshka)}
+${table(['docs', 'tokens', 'centroids', 'top-10 overlap', 'exact ms / query', 'PLAID ms / query', 'speed-up'], vsExact)}`,
+  build: `${header} \`ColbertRetriever.build\` (sample -> k-means -> encode + compress in batches), each size in its own process (peak RSS = that process's VmHWM); dim 64, 2 bits.
 
-**PLAID vs exact MaxSim** (exact: every document's float vectors through the MaxSim kernel; overlap of the top 10 over SciFact's 300 test queries; dim 64, 2 bits):
-
-${table(['docs', 'tokens', 'centroids', 'top-10 overlap', 'exact ms / query', 'PLAID ms / query', 'speed-up'], vsExact)}
-
-**Streaming build** (\`ColbertRetriever.build\`: sample -> k-means -> encode + compress in batches; each size in its own process; dim 64, 2 bits):
-
-${table(['docs', 'tokens', 'centroids', 'seconds', 'tokens / s', 'peak RSS MB', 'index MB'], builds)}`;
-if (!quick) writeBenchSection('colbert-plaid', { title: 'ColBERT PLAID-style index on SciFact', command: 'npm run bench:plaid -w @quarry/colbert', markdown });
-console.log(markdown);
+${table(['docs', 'tokens', 'centroids', 'seconds', 'tokens / s', 'peak RSS MB', 'index MB'], builds)}`,
+};
+const titles = { matryoshka: 'ColBERT PLAID index: Matryoshka dim x residual bits on SciFact', exact: 'ColBERT PLAID vs exact MaxSim', build: 'ColBERT PLAID streaming build' };
+for (const [part, markdown] of Object.entries(parts)) {
+  if (!runs(part)) continue;
+  if (!quick) writeBenchSection(`colbert-plaid-${part}`, { title: titles[part], command: `npm run bench:plaid -w @quarry/colbert -- --only=${part}`, markdown });
+  console.log(markdown);
+}

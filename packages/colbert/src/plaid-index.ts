@@ -79,7 +79,7 @@ export class PlaidIndex {
   readonly #residuals: GrowableUint8;
   #ivf: { offsets: Int32Array; docs: Int32Array } | undefined;
   /** Sizes seen by the last search (candidates generated, centroids kept by pruning), for tuning. */
-  lastSearch: { candidates: number; kept: number } = { candidates: 0, kept: 0 };
+  lastSearch: { candidates: number; kept: number; ms?: Record<string, number> } = { candidates: 0, kept: 0 };
   #live = 0;
 
   private constructor(meta: PlaidIndexMeta, centroids: Float32Array, codec: ResidualCodec, data?: { ids: string[]; alive: Uint8Array; docOffsets: Int32Array; codes: Int32Array; residuals: Uint8Array }) {
@@ -301,7 +301,9 @@ export class PlaidIndex {
     throwIfAborted(options.signal, 'ColBERT search');
     const kc = this.centroidCount;
     // [kc x nq]: row c holds centroid c's similarity to every query token (contiguous per centroid).
+    const t0 = performance.now();
     const cq = await gemm.product(this.centroids, query, dim);
+    const t1 = performance.now();
     const candidates = this.#candidates(cq, kc, nq, nprobe, options.filter);
     if (candidates.length === 0) return [];
     // Pruned interaction: only centroids that score >= threshold against some query token count.
@@ -311,13 +313,18 @@ export class PlaidIndex {
       for (let i = 0; i < nq; i++) best = Math.max(best, cq[c * nq + i]!);
       keep[c] = best >= threshold ? 1 : 0;
     }
+    const t2 = performance.now();
     const stage2 = this.#centroidInteraction(candidates, cq, nq, keep, ndocs);
-    this.lastSearch = { candidates: candidates.length, kept: keep.reduce((a, b) => a + b, 0) };
     throwIfAborted(options.signal, 'ColBERT search');
+    const t3 = performance.now();
     const stage3 = this.#centroidInteraction(stage2, cq, nq, undefined, Math.max(k, Math.floor(ndocs / 4)));
+    const t4 = performance.now();
     const tokens = this.decompress(stage3);
+    const t5 = performance.now();
     const queryM: RaggedMatrix = { dim, offsets: Int32Array.of(0, nq), data: query };
     const scores = await kernel.score(queryM, 0, tokens, undefined, options.signal);
+    const t6 = performance.now();
+    this.lastSearch = { candidates: candidates.length, kept: keep.reduce((a, b) => a + b, 0), ms: { centroidScores: t1 - t0, candidates: t2 - t1, pruned: t3 - t2, full: t4 - t3, decompress: t5 - t4, exact: t6 - t5 } };
     const top = new TopK(k);
     stage3.forEach((slot, i) => top.push(slot, scores[i]!));
     const { indices, scores: best } = top.drain();
