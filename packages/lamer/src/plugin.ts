@@ -117,6 +117,13 @@ export const lamerRewriterPlugin = definePlugin({
   cliOptions,
 });
 
+/** The `lamer` retriever over a built or loaded BM25 index (create and load differ only in that). */
+async function persistentLameR(options: LamerPluginOptions, context: PluginContext, bm25: Bm25Index): Promise<PersistentLameR> {
+  const source = await answerSourceFor(options, context);
+  const fuse = fuseFor(options, source);
+  return new PersistentLameR(lamerFor(options, source), bm25, context.docs, { parallel: options.concurrency, ...(fuse ? { fuse } : {}) });
+}
+
 /**
  * The `lamer` retriever: BM25 (built here from the pipeline's docs) for both rounds, and for
  * the extractive source a reciprocal rank fusion of the two rounds (`fuse: 'auto'`).
@@ -127,16 +134,11 @@ export const lamerPlugin = definePlugin({
   description: 'LameR over its own BM25 (both rounds), optionally fused with the first round; HyDE mode.',
   schema: retrieverSchema,
   async create(options: LamerPluginOptions, context) {
-    const source = await answerSourceFor(options, context);
     const bm25 = await Bm25Index.build(context.docs, { k1: options.k1, b: options.b, total: context.docs.size, ...(context.signal ? { signal: context.signal } : {}), ...(context.onProgress ? { onProgress: context.onProgress } : {}) });
-    const fuse = fuseFor(options, source);
-    return new PersistentLameR(lamerFor(options, source), bm25, context.docs, { parallel: options.concurrency, ...(fuse ? { fuse } : {}) });
+    return persistentLameR(options, context, bm25);
   },
   async load(dir: string, options: LamerPluginOptions, context) {
-    const source = await answerSourceFor(options, context);
-    const bm25 = await Bm25Index.load(dir, { k1: options.k1, b: options.b });
-    const fuse = fuseFor(options, source);
-    return new PersistentLameR(lamerFor(options, source), bm25, context.docs, { parallel: options.concurrency, ...(fuse ? { fuse } : {}) });
+    return persistentLameR(options, context, await Bm25Index.load(dir, { k1: options.k1, b: options.b }));
   },
   cliOptions,
 });
