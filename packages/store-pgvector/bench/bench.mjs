@@ -9,7 +9,6 @@
 // native Postgres's (not measured here).
 //
 // Options (for quick trials): --sizes 5000,20000  --queries 300  --no-write
-import { SeededRandom } from '@quarry/core';
 import { FlatIndex, HnswIndex } from '@quarry/vector';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { gaussianSource, lowRank } from '../../../tools/bench-data.mjs';
 import { writeBenchSection } from '../../../tools/bench-report.mjs';
 import { PgVectorStore } from '../dist/index.js';
 
@@ -30,6 +30,7 @@ const EFS = [40, 100];
 const LOAD_BATCH = 1000;
 const QUERY_BATCH = 32;
 const SEED = { basis: 1, docs: 2, queries: 3 };
+const SHAPE = { dim: DIM, rank: RANK, noise: NOISE };
 
 const args = process.argv.slice(2);
 const option = (name, fallback) => {
@@ -39,25 +40,6 @@ const option = (name, fallback) => {
 const sizes = option('sizes', '5000,20000,50000').split(',').map(Number);
 const nQueries = Number(option('queries', '300'));
 
-const gaussianSource = (seed) => {
-  const random = new SeededRandom(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
-};
-function lowRank(rows, basis, seed) {
-  const g = gaussianSource(seed);
-  const data = new Float32Array(rows * DIM);
-  const z = new Float64Array(RANK);
-  const scale = 1 / Math.sqrt(RANK);
-  for (let i = 0; i < rows; i++) {
-    for (let r = 0; r < RANK; r++) z[r] = g();
-    for (let j = 0; j < DIM; j++) {
-      let x = 0;
-      for (let r = 0; r < RANK; r++) x += z[r] * basis[r * DIM + j];
-      data[i * DIM + j] = x * scale + NOISE * g();
-    }
-  }
-  return { rows, cols: DIM, data };
-}
 const rowsOf = (m, from, to) => ({ rows: to - from, cols: m.cols, data: m.data.subarray(from * m.cols, to * m.cols) });
 const recallAt = (got, truth) => {
   let hit = 0;
@@ -116,8 +98,8 @@ const results = [];
 const work = mkdtempSync(join(tmpdir(), 'quarry-pg-bench-'));
 try {
   for (const n of sizes) {
-    const docs = lowRank(n, basisData, SEED.docs);
-    const queries = lowRank(nQueries, basisData, SEED.queries);
+    const docs = lowRank(n, basisData, SHAPE, SEED.docs);
+    const queries = lowRank(nQueries, basisData, SHAPE, SEED.queries);
     const ids = Array.from({ length: n }, (_, i) => `d${i}`);
     const exact = new FlatIndex({ dim: DIM, metric: 'cosine' });
     exact.add(ids, docs);

@@ -6,12 +6,12 @@
 // vectors every child generates. Writes the "vector" section of BENCHMARKS.md.
 //
 // Options (for quick trials): --sizes 10000,30000  --queries 1000  --no-write
-import { SeededRandom } from '@quarry/core';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gaussianMatrix, lowRank } from '../../../tools/bench-data.mjs';
 import { table, writeBenchSection } from '../../../tools/bench-report.mjs';
 
 const DIM = 128;
@@ -22,6 +22,7 @@ const M = 16;
 const EF_CONSTRUCTION = 200;
 const EFS = [16, 32, 64, 128, 256];
 const SEED = { basis: 1, docs: 2, queries: 3 };
+const SHAPE = { dim: DIM, rank: RANK, noise: NOISE };
 /** Queries timed one at a time against the exact index (it is slow, the answer is stable). */
 const EXACT_SINGLE_QUERIES = 200;
 /** Every timed loop runs this many times and the fastest counts, to shed noise from other processes. */
@@ -107,8 +108,8 @@ function report(results, queries, totalS) {
 async function child(kind, n, queries, truthFile) {
   const { FlatIndex, HnswIndex } = await import('../dist/index.js');
   const basis = gaussianMatrix(RANK, DIM, SEED.basis);
-  const docs = lowRank(n, basis, SEED.docs);
-  const qs = lowRank(queries, basis, SEED.queries);
+  const docs = lowRank(n, basis.data, SHAPE, SEED.docs);
+  const qs = lowRank(queries, basis.data, SHAPE, SEED.queries);
   const ids = Array.from({ length: n }, (_, i) => `d${i}`);
   const dir = mkdtempSync(join(tmpdir(), `quarry-vector-${kind}-`));
   const out = {};
@@ -168,43 +169,6 @@ function fastest(fn) {
     best = Math.min(best, (performance.now() - t) / 1000);
   }
   return best;
-}
-
-// --- seeded synthetic data -------------------------------------------------
-
-/** mulberry32 through core's SeededRandom (deterministic corpora across runs and machines). */
-function mulberry32(seed) {
-  const random = new SeededRandom(seed);
-  return () => random.next();
-}
-
-function gaussianSource(seed) {
-  const random = mulberry32(seed);
-  return () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-}
-
-function gaussianMatrix(rows, cols, seed) {
-  const g = gaussianSource(seed);
-  const data = new Float32Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = g();
-  return { rows, cols, data };
-}
-
-/** rows x DIM: z · basis / sqrt(RANK) + NOISE · ε, with z and ε standard Gaussian. */
-function lowRank(rows, basis, seed) {
-  const g = gaussianSource(seed);
-  const data = new Float32Array(rows * DIM);
-  const z = new Float64Array(RANK);
-  const scale = 1 / Math.sqrt(RANK);
-  for (let i = 0; i < rows; i++) {
-    for (let r = 0; r < RANK; r++) z[r] = g();
-    for (let j = 0; j < DIM; j++) {
-      let x = 0;
-      for (let r = 0; r < RANK; r++) x += z[r] * basis.data[r * DIM + j];
-      data[i * DIM + j] = x * scale + NOISE * g();
-    }
-  }
-  return { rows, cols: DIM, data };
 }
 
 function row(m, i) {
