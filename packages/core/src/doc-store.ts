@@ -49,3 +49,12 @@ export class MemoryDocStore implements DocStore {
 export function docText(doc: Doc): string {
   return doc.title ? `${doc.title} ${doc.text}` : doc.text;
 }
+
+/**
+ * True when a document has nothing to match: no letter or digit in its title or text (empty,
+ * whitespace, punctuation only; Cranfield's doc 471). Retrievers index such a document but
+ * never return it, whatever vector or tokens their encoder would give it.
+ */
+export function isBlankDoc(doc: Doc): boolean {
+  return !/[\p{L}\p{N}]/u.test(docText(doc));
+}

@@ -1,6 +1,6 @@
 export * from './types.js';
 export * from './errors.js';
-export { MemoryDocStore, docText } from './doc-store.js';
+export { MemoryDocStore, docText, isBlankDoc } from './doc-store.js';
 export { TopK } from './top-k.js';
 export { reciprocalRankFusion, weightedScoreFusion, type ScoreNormalization } from './fusion.js';
 export { evaluate, evaluateQuery, parseMetric, trecEvalOrder, type EvaluationResult, type MetricName, type Qrels, type Run } from './metrics.js';
