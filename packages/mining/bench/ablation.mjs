@@ -11,7 +11,7 @@ import { MemoryDocStore, SeededRandom, evaluate, loadSplit, openBeirDataset, rea
 import { Bm25Index } from '@quarry/bm25';
 import { bundledModelDir, loadEncoder, trainEncoder } from '@quarry/encoders';
 import { DenseRetriever, FlatIndex } from '@quarry/vector';
-import { FalseNegativeOracle, MiningStats, formatExample, mineBatch, miningOptionsSchema } from '@quarry/mining';
+import { ABSOLUTE_METHODS, FalseNegativeOracle, MiningStats, formatExample, mineBatch, miningOptionsSchema } from '@quarry/mining';
 import { table, writeBenchSection } from '../../../tools/bench-report.mjs';
 import { fileURLToPath } from 'node:url';
 
@@ -39,9 +39,11 @@ const selfsup = bundledModelDir('scifact-static-selfsup');
 const work = mkdtempSync(join(tmpdir(), 'quarry-ablation-'));
 
 const teacherEncoder = await loadEncoder(selfsup, { threads: 1 });
+// BM25 scores are unbounded: abs and margin-pos thresholds (0.7, 0.05) are cosine-scale numbers,
+// so for BM25 they compare per-query min-max normalised scores (raw, abs 0.7 removed every candidate).
 const teachers = [
-  ['BM25', await Bm25Index.build(docs)],
-  ['dense (own model, no SciFact query)', await DenseRetriever.fromDocs(docs, teacherEncoder, new FlatIndex({ dim: teacherEncoder.dim, metric: 'cosine' }))],
+  ['BM25', await Bm25Index.build(docs), { min: 0, max: Infinity }],
+  ['dense (own model, no SciFact query)', await DenseRetriever.fromDocs(docs, teacherEncoder, new FlatIndex({ dim: teacherEncoder.dim, metric: 'cosine' })), { min: -1, max: 1 }],
 ];
 
 async function evaluateEncoder(encoder) {
@@ -72,14 +74,17 @@ function bootstrapCi(a, b, reps = 2000) {
 }
 
 const results = [];
-for (const [teacherName, retriever] of teachers) {
-  for (const [label, options] of METHODS) {
+for (const [teacherName, retriever, scoreRange] of teachers) {
+  for (const [baseLabel, baseOptions] of METHODS) {
+    const normalise = baseOptions && ABSOLUTE_METHODS.includes(baseOptions.method) && !Number.isFinite(scoreRange.max);
+    const options = normalise ? { ...baseOptions, normalize: 'minmax-per-query' } : baseOptions;
+    const label = normalise ? `${baseLabel} (min-max per query)` : baseLabel;
     if (options === null && teacherName !== 'BM25') continue; // teacher-independent; reported once
     const file = join(work, `${results.length}.jsonl`);
     const stats = new MiningStats();
     if (options) {
       const o = miningOptionsSchema.parse({ ...options, negatives: NEGATIVES, depth: 30 });
-      const examples = await mineBatch(train.queries, train.qrels, docs, [{ name: teacherName, retriever }], o, { mode: 'intra', dedup: false }, stats, oracle);
+      const examples = await mineBatch(train.queries, train.qrels, docs, [{ name: teacherName, retriever, scoreRange }], o, { mode: 'intra', dedup: false }, stats, oracle);
       writeFileSync(file, examples.flatMap((ex) => formatExample(ex, 'n-tuple', docs)).map((r) => JSON.stringify(r)).join('\n') + '\n');
     } else {
       const examples = await mineBatch(train.queries, train.qrels, docs, [{ name: teacherName, retriever }], miningOptionsSchema.parse({ method: 'naive', negatives: 1, depth: 1 }), { mode: 'intra', dedup: false }, new MiningStats());
@@ -93,7 +98,7 @@ for (const [teacherName, retriever] of teachers) {
       process.stderr.write(`${teacherName} | ${label} | seed ${seed}: test ${mean(Object.values(perSeed.at(-1).test)).toFixed(4)} unseen ${mean(Object.values(perSeed.at(-1)['test-unseen'])).toFixed(4)} (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
     }
     const fn = stats.falseNegatives;
-    results.push({ teacher: options ? teacherName : '–', label, perSeed, removed: stats.teachers[teacherName]?.removed.method ?? 0, short: stats.shortQueries, fn: options ? `${fn.sibling}/${fn.checked}` : '–' });
+    results.push({ teacher: options ? teacherName : '–', label, paperLabel: baseLabel, perSeed, removed: stats.teachers[teacherName]?.removed.method ?? 0, short: stats.shortQueries, fn: options ? `${fn.sibling}/${fn.checked}` : '–' });
   }
 }
 rmSync(work, { recursive: true, force: true });
@@ -117,7 +122,7 @@ for (const r of results) {
       cells.push(`${(mean(Object.values(a)) - mean(Object.values(b))).toFixed(4)} [${lo.toFixed(4)}, ${hi.toFixed(4)}]`);
     }
   }
-  cells.push(String(r.removed), String(r.short), r.fn, PAPER[r.label]?.toFixed(4) ?? '–');
+  cells.push(String(r.removed), String(r.short), r.fn, PAPER[r.paperLabel]?.toFixed(4) ?? '–');
   rows.push(cells);
 }
 const markdown = `Student: Quarry's static encoder, starting from the shipped self-supervised model (\`scifact-static-selfsup\`, no SciFact query seen), trained on SciFact's 809 train queries (919 query-positive pairs) with ${NEGATIVES} hard negatives per pair mined from each teacher's top 30 by each method (4 epochs, batch 32, lr 0.003, in-batch negatives too), seeds ${SEEDS.join(', ')}. nDCG@10 as mean ± sd over seeds; Δ vs naive top-k (same teacher) with a 95% paired bootstrap CI over queries (per-query nDCG averaged over seeds, 2,000 resamples). "removed" = candidates the method's filter removed; "short" = queries left with fewer than ${NEGATIVES} negatives; "likely FN" = mined negatives that are positives of another train/test claim citing the same abstract (sibling positives). The paper column is NV-Retriever's Table 3 (a different student and datasets: compare the ordering, not the values).

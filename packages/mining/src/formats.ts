@@ -6,6 +6,21 @@ import type { MinedExample } from './miner.js';
 export const OUTPUT_FORMATS = ['triplet', 'n-tuple', 'n-tuple-scores', 'labeled-pair', 'labeled-list'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
+/** Formats whose rows have one column per negative, so every row needs exactly `negatives` of them. */
+export const TUPLE_FORMATS: readonly OutputFormat[] = ['n-tuple', 'n-tuple-scores'];
+
+/**
+ * Fits an example to an n-tuple of `n` negatives. Like sentence-transformers, a query with
+ * fewer negatives is dropped (`undefined`); with `pad` it is padded by repeating its own
+ * negatives in order (a query with none is still dropped). Extra negatives never occur.
+ */
+export function fitTuple(example: MinedExample, n: number, pad: boolean): { example: MinedExample; padded: boolean } | undefined {
+  const have = example.negatives;
+  if (have.length >= n) return { example, padded: false };
+  if (!pad || have.length === 0) return undefined;
+  return { example: { ...example, negatives: Array.from({ length: n }, (_, i) => have[i % have.length]!) }, padded: true };
+}
+
 /**
  * Rows for one mined example, one per (query, positive) pair as sentence-transformers
  * writes them (every positive of a query shares the query's negatives):

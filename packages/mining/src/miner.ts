@@ -1,13 +1,19 @@
-import { SeededRandom, hashString, InputError, isDocScorer, QuarryError, type DocStore, type Hit, type Qrels, type Query, type Retriever } from '@quarry/core';
-import { filterCandidates } from './filter.js';
+import { ConfigError, SeededRandom, hashString, InputError, isDocScorer, QuarryError, type DocStore, type Hit, type Qrels, type Query, type Retriever } from '@quarry/core';
+import { filterCandidates, scoreScale } from './filter.js';
 import type { FalseNegativeOracle } from './labels.js';
-import type { MiningOptions } from './options.js';
+import { ABSOLUTE_METHODS, type MiningOptions } from './options.js';
 import { selectNegatives } from './select.js';
 import type { MiningStats } from './stats.js';
 
 export interface Teacher {
   name: string;
   retriever: Retriever;
+  /**
+   * The range the teacher's scores can take, e.g. `{ min: -1, max: 1 }` for cosine or
+   * `{ min: 0, max: Infinity }` for BM25. abs and margin-pos refuse an unbounded teacher
+   * unless `normalize` is set; undeclared, a score outside [-1, 1] counts as unbounded.
+   */
+  scoreRange?: { min: number; max: number };
 }
 
 /** How several teachers combine (NV-Retriever section 3.3). */
@@ -47,6 +53,7 @@ export async function mineBatch(
   signal?: AbortSignal,
 ): Promise<MinedExample[]> {
   if (teachers.length === 0) throw new InputError('Mining needs at least one teacher retriever.');
+  stats.normalize = options.normalize;
   const usable: { query: Query; positives: string[] }[] = [];
   for (const query of queries) {
     const judged = qrels.get(query.id);
@@ -95,6 +102,7 @@ export async function mineBatch(
     }
     ranked.set(teacher, byQuery);
     posScores.set(teacher, scores);
+    checkScale(teacher, [...byQuery.values()], [...scores.values()], options);
   }
 
   const out: MinedExample[] = [];
@@ -114,7 +122,7 @@ export async function mineBatch(
       counts.queries++;
       counts.candidates += hits.length;
       if (hits.length === 0) counts.emptyResults++;
-      const { kept, removed } = filterCandidates(hits, positiveSet, cap, options);
+      const { kept, removed } = filterCandidates(hits, positiveSet, cap, options, scoreScale(options.normalize, hits, pos));
       for (const [filter, list] of Object.entries(removed)) counts.removed[filter as keyof typeof removed] += list.length;
       for (const h of removed.method) stats.removedByMethod.add(h.score);
       counts.kept += kept.length;
@@ -144,6 +152,30 @@ export async function mineBatch(
     out.push({ query, positives: reportedPositives, negatives });
   }
   return out;
+}
+
+/**
+ * abs and margin-pos compare raw scores with fixed numbers chosen on a cosine scale
+ * (0.7, 0.05); on an unbounded scale such as BM25's they remove everything or nothing
+ * (abs 0.7 on BM25 removed every SciFact candidate). Refuse rather than mine silently.
+ */
+function checkScale(teacher: Teacher, lists: readonly Hit[][], positives: readonly number[][], o: MiningOptions): void {
+  if (o.normalize !== 'none' || !ABSOLUTE_METHODS.includes(o.method)) return;
+  const declared = teacher.scoreRange;
+  let why: string | undefined;
+  if (declared) {
+    if (!Number.isFinite(declared.min) || !Number.isFinite(declared.max)) why = `its scores are unbounded (declared range [${declared.min}, ${declared.max}])`;
+  } else {
+    const outside = [...lists.flat().map((h) => h.score), ...positives.flat()].find((s) => Number.isFinite(s) && Math.abs(s) > 1);
+    if (outside !== undefined) why = `it scored ${outside}, outside the cosine range [-1, 1] these thresholds assume, and declares no score range`;
+  }
+  if (!why) return;
+  const threshold = o.method === 'abs' ? `absThreshold ${o.absThreshold}` : `margin ${o.margin}`;
+  throw new ConfigError(
+    `Method ${o.method} compares raw teacher scores with a fixed ${threshold}, which is meaningless for teacher "${teacher.name}": ${why}. ` +
+      `Pass normalize: 'minmax-per-query' (--normalize minmax-per-query) to compare per-query min-max normalised scores, or use method perc-pos, which is scale-free.`,
+    [{ path: 'normalize', message: `required with method ${o.method} and an unbounded teacher` }],
+  );
 }
 
 function cutAtDepth(hits: readonly Hit[], positives: ReadonlySet<string>, depth: number): Hit[] {

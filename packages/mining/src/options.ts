@@ -12,6 +12,13 @@ export const miningOptionsSchema = z
     shift: z.number().int().nonnegative().default(10),
     /** abs: drop candidates scoring above this (paper: 0.7, on a cosine scale). */
     absThreshold: z.number().default(0.7),
+    /**
+     * Score scale the method compares on. abs and margin-pos use fixed numbers (0.7, 0.05) that
+     * only mean something on a bounded scale such as cosine; `minmax-per-query` maps each query's
+     * scores (its candidates and positives) to [0, 1] first, so they can be used with unbounded
+     * teachers like BM25. Score bounds and written scores stay raw teacher scores.
+     */
+    normalize: z.enum(['none', 'minmax-per-query']).default('none'),
     /** margin-pos: keep candidates with score < positive - margin (paper: 0.05). */
     margin: z.number().nonnegative().default(0.05),
     /** perc-pos: keep candidates with score < positive * perc (paper's best: 0.95). */
@@ -38,6 +45,7 @@ export const miningOptionsSchema = z
     if (o.rangeMax !== undefined && o.rangeMax <= o.rangeMin) ctx.addIssue({ code: 'custom', path: ['rangeMax'], message: `rangeMax (${o.rangeMax}) must be greater than rangeMin (${o.rangeMin})` });
     if (o.minScore !== undefined && o.maxScore !== undefined && o.maxScore < o.minScore) ctx.addIssue({ code: 'custom', path: ['maxScore'], message: 'maxScore must be >= minScore' });
     if (o.selection !== 'top' && o.sampleFrom < o.negatives) ctx.addIssue({ code: 'custom', path: ['sampleFrom'], message: `sampleFrom (${o.sampleFrom}) must be >= negatives (${o.negatives}) when sampling` });
+    if (o.normalize !== 'none' && (o.method === 'naive' || o.method === 'shifted')) ctx.addIssue({ code: 'custom', path: ['normalize'], message: `normalize changes only what abs, margin-pos and perc-pos compare; method ${o.method} ignores scores` });
     if (o.depth <= o.rangeMin + (o.method === 'shifted' ? o.shift : 0)) ctx.addIssue({ code: 'custom', path: ['depth'], message: 'depth must exceed the candidates skipped by rangeMin/shift' });
   });
 
@@ -47,3 +55,6 @@ export type MiningOptionsInput = z.input<typeof miningOptionsSchema>;
 /** Names of the filters, as counted in the statistics. */
 export const FILTERS = ['positive', 'range', 'method', 'score-bounds'] as const;
 export type FilterName = (typeof FILTERS)[number];
+
+/** Methods that compare raw scores with fixed numbers, meaningless on an unbounded scale without `normalize`. */
+export const ABSOLUTE_METHODS: readonly MiningOptions['method'][] = ['abs', 'margin-pos'];

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
-import { parseConfig, throwIfAborted, writeFileAtomic, QuarryError, type DocStore, type ProgressCallback, type Qrels, type Query } from '@quarry/core';
-import { formatExample, type OutputFormat } from './formats.js';
+import { InputError, parseConfig, throwIfAborted, writeFileAtomic, QuarryError, type DocStore, type ProgressCallback, type Qrels, type Query } from '@quarry/core';
+import { TUPLE_FORMATS, fitTuple, formatExample, type OutputFormat } from './formats.js';
 import type { FalseNegativeOracle } from './labels.js';
 import { mineBatch, type EnsembleOptions, type Teacher } from './miner.js';
 import { miningOptionsSchema, type MiningOptionsInput } from './options.js';
@@ -17,6 +17,13 @@ export interface MineToFileOptions {
   ensemble?: Partial<EnsembleOptions>;
   format: OutputFormat;
   out: string;
+  /** Replace an existing `out` (default false: an existing file is refused, so a finished run is never clobbered). */
+  overwrite?: boolean;
+  /**
+   * n-tuple formats: pad a query with fewer negatives than asked by repeating its negatives,
+   * instead of dropping it (the default, as sentence-transformers does). Counted in `report.tuples`.
+   */
+  pad?: boolean;
   /** Labels of every split, to estimate false negatives. */
   oracle?: FalseNegativeOracle;
   batchSize?: number;
@@ -49,8 +56,13 @@ export async function mineToFile(o: MineToFileOptions): Promise<{ report: Mining
   const batchSize = o.batchSize ?? 256;
   const partial = `${o.out}.partial`;
   const checkpointFile = `${o.out}.checkpoint.json`;
+  if (existsSync(o.out) && !o.overwrite) {
+    throw new InputError(`${o.out} already exists; pass overwrite: true (--overwrite) to replace it, or choose another output file.`, { out: o.out });
+  }
+  const pad = o.pad ?? false;
+  const tuple = TUPLE_FORMATS.includes(o.format);
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ options, ensemble, format: o.format, teachers: o.teachers.map((t) => t.name), queries: o.queries.map((q) => q.id), batchSize }))
+    .update(JSON.stringify({ options, ensemble, format: o.format, pad, teachers: o.teachers.map((t) => t.name), queries: o.queries.map((q) => q.id), batchSize }))
     .digest('hex');
 
   let stats = new MiningStats();
@@ -79,7 +91,24 @@ export async function mineToFile(o: MineToFileOptions): Promise<{ report: Mining
       const batch = o.queries.slice(i, i + batchSize);
       const examples = await mineBatch(batch, o.qrels, o.docs, o.teachers, options, ensemble, stats, o.oracle, o.signal);
       let chunk = '';
-      for (const ex of examples) for (const row of formatExample(ex, o.format, o.docs)) chunk += `${JSON.stringify(row)}\n`;
+      for (const mined of examples) {
+        let ex = mined;
+        if (tuple) {
+          const fitted = fitTuple(mined, options.negatives, pad);
+          const rows = mined.positives.length;
+          if (!fitted) {
+            stats.tuples.droppedQueries++;
+            stats.tuples.droppedRows += rows;
+            continue;
+          }
+          if (fitted.padded) {
+            stats.tuples.paddedQueries++;
+            stats.tuples.paddedRows += rows;
+          }
+          ex = fitted.example;
+        }
+        for (const row of formatExample(ex, o.format, o.docs)) chunk += `${JSON.stringify(row)}\n`;
+      }
       if (chunk) {
         const buf = Buffer.from(chunk);
         await handle.write(buf);
@@ -97,6 +126,9 @@ export async function mineToFile(o: MineToFileOptions): Promise<{ report: Mining
     }
   } finally {
     await handle.close();
+  }
+  if (existsSync(o.out) && !o.overwrite) {
+    throw new InputError(`${o.out} appeared while mining; the result is in ${partial}. Move one of them, or pass overwrite: true.`, { out: o.out });
   }
   await rename(partial, o.out);
   await rm(checkpointFile, { force: true });

@@ -1,5 +1,5 @@
 import { SeededRandom } from '@quarry/core';
-import { FILTERS, type FilterName } from './options.js';
+import { FILTERS, type FilterName, type MiningOptions } from './options.js';
 
 const RESERVOIR = 5_000;
 
@@ -54,6 +54,10 @@ export class MiningStats {
   /** Queries whose final negatives fell short of the number asked. */
   shortQueries = 0;
   falseNegatives = { labelled: 0, sibling: 0, checked: 0 };
+  /** The score scale the method compared on (`options.normalize`). */
+  normalize: MiningOptions['normalize'] = 'none';
+  /** n-tuple formats: queries (and their rows) dropped or padded for having fewer negatives than asked. */
+  tuples = { droppedQueries: 0, droppedRows: 0, paddedQueries: 0, paddedRows: 0 };
   teachers: Record<string, TeacherCounts> = {};
   positives = new ScoreReservoir(1);
   selected = new ScoreReservoir(2);
@@ -78,6 +82,8 @@ export class MiningStats {
       skipped: this.skipped,
       shortQueries: this.shortQueries,
       falseNegatives: this.falseNegatives,
+      normalize: this.normalize,
+      tuples: this.tuples,
       teachers: this.teachers,
       reservoirs: { positives: this.positives.toJSON(), selected: this.selected.toJSON(), removedByMethod: this.removedByMethod.toJSON() },
     };
@@ -90,6 +96,8 @@ export class MiningStats {
     m.skipped = s['skipped'] as MiningStats['skipped'];
     m.shortQueries = s['shortQueries'] as number;
     m.falseNegatives = s['falseNegatives'] as MiningStats['falseNegatives'];
+    m.normalize = s['normalize'] as MiningStats['normalize'];
+    m.tuples = s['tuples'] as MiningStats['tuples'];
     m.teachers = s['teachers'] as MiningStats['teachers'];
     const r = s['reservoirs'] as Record<string, ReturnType<ScoreReservoir['toJSON']>>;
     m.positives = ScoreReservoir.fromJSON(r['positives']!);
@@ -116,6 +124,8 @@ export class MiningStats {
       pairs: this.pairs,
       skipped: this.skipped,
       shortQueries: this.shortQueries,
+      normalize: this.normalize,
+      tuples: this.tuples,
       falseNegatives: {
         ...this.falseNegatives,
         labelledRate: this.falseNegatives.checked ? this.falseNegatives.labelled / this.falseNegatives.checked : 0,
@@ -137,6 +147,10 @@ export interface MiningReport {
   pairs: number;
   skipped: MiningStats['skipped'];
   shortQueries: number;
+  /** The score scale abs / margin-pos / perc-pos compared on: raw teacher scores, or per-query min-max. */
+  normalize: MiningOptions['normalize'];
+  /** n-tuple formats only: what happened to queries short of negatives (dropped, or padded with `pad`). */
+  tuples: MiningStats['tuples'];
   falseNegatives: MiningStats['falseNegatives'] & { labelledRate: number; siblingRate: number };
   teachers: Record<string, TeacherCounts>;
   histograms: { edges: number[]; positives: number[]; selected: number[]; removedByMethod: number[]; sampled: Record<string, number> };

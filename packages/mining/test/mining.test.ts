@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { ConfigError, MemoryDocStore, SeededRandom, parseConfig, type Qrels } from '@quarry/core';
-import { FalseNegativeOracle, MiningStats, filterCandidates, formatExample, histogramSvg, mineBatch, mineToFile, miningOptionsSchema, selectNegatives } from '../src/index.js';
+import { FalseNegativeOracle, MiningStats, filterCandidates, fitTuple, formatExample, scoreScale, histogramSvg, mineBatch, mineToFile, miningOptionsSchema, selectNegatives } from '../src/index.js';
 import { TableTeacher } from './helpers.js';
 
 const opts = (o: Record<string, unknown> = {}) => parseConfig(miningOptionsSchema, o, 'mining options');
@@ -40,6 +40,20 @@ describe('filters (NV-Retriever section 3)', () => {
     expect(r.removed.range.map((h) => h.score)).toEqual([0.9, 0.2, 0.1]);
     expect(r.removed.method.map((h) => h.score)).toEqual([0.79, 0.77]);
     expect(r.removed['score-bounds']).toHaveLength(0);
+  });
+  it('minmax-per-query compares the method on [0, 1] per query; bounds stay raw', () => {
+    // Same list on a BM25-like scale (x 30): raw abs 0.7 removes everything, normalised it removes the top.
+    const scaled = ranked.map((h) => ({ ...h, score: h.score * 30 }));
+    expect(filterCandidates(scaled, pos, 24, opts({ method: 'abs' })).kept).toEqual([]);
+    const scale = scoreScale('minmax-per-query', scaled, [24]);
+    expect(scale(27)).toBe(1);
+    expect(scale(3)).toBe(0);
+    const r = filterCandidates(scaled, pos, 24, opts({ method: 'abs', normalize: 'minmax-per-query', maxScore: 20 }), scale);
+    // (s - 3) / 24 <= 0.7  <=>  s <= 19.8: 27, 23.7, 23.1, 22.2, 21 are removed by the method, none by the raw bound 20
+    expect(r.kept.map((h) => h.score)).toEqual([15, 9, 6, 3].map((x) => expect.closeTo(x, 9)));
+    expect(r.removed.method).toHaveLength(5);
+    expect(r.removed['score-bounds']).toHaveLength(0);
+    expect(() => opts({ method: 'naive', normalize: 'minmax-per-query' })).toThrow(/normalize: .*method naive ignores scores/);
   });
   it('rejects invalid parameter combinations with the offending path', () => {
     expect(() => opts({ perc: 1.5 })).toThrow(/perc: perc must be in \(0, 1\]/);
@@ -126,6 +140,26 @@ describe('mining queries', () => {
     expect(new Set(cross.map((s) => s.split(':')[0])).size).toBe(1);
   });
 
+  it('refuses abs and margin-pos on an unbounded teacher unless normalised, naming the normalisation in the stats', async () => {
+    const bm25Like = new TableTeacher({ q: { p1: 24, a: 27, b: 21, c: 12, d: 3 } });
+    const run = (o: Record<string, unknown>, scoreRange?: { min: number; max: number }) =>
+      mineBatch([{ id: 'q', text: '' }], qrels([['q', 'p1']]), docs, [{ name: 'bm25', retriever: bm25Like, ...(scoreRange ? { scoreRange } : {}) }], opts({ negatives: 2, ...o }), { mode: 'intra', dedup: false }, new MiningStats());
+    // Undeclared range: a score outside [-1, 1] gives it away.
+    await expect(run({ method: 'abs' })).rejects.toThrow(/Method abs compares raw teacher scores with a fixed absThreshold 0.7.*scored 27, outside the cosine range.*--normalize minmax-per-query/);
+    await expect(run({ method: 'margin-pos' })).rejects.toThrow(/margin 0.05/);
+    // Declared unbounded: refused even if this query's scores happened to be small.
+    const small = new TableTeacher({ q: { p1: 0.9, a: 0.5 } });
+    await expect(mineBatch([{ id: 'q', text: '' }], qrels([['q', 'p1']]), docs, [{ name: 'bm25', retriever: small, scoreRange: { min: 0, max: Infinity } }], opts({ method: 'abs' }), { mode: 'intra', dedup: false }, new MiningStats())).rejects.toThrow(/declared range \[0, Infinity\]/);
+    // perc-pos is scale-free; a declared bounded range is accepted as is.
+    await expect(run({ method: 'perc-pos' })).resolves.toHaveLength(1);
+    await expect(run({ method: 'abs', absThreshold: 25 }, { min: 0, max: 100 })).resolves.toHaveLength(1);
+    const stats = new MiningStats();
+    const [ex] = await mineBatch([{ id: 'q', text: '' }], qrels([['q', 'p1']]), docs, [{ name: 'bm25', retriever: bm25Like }], opts({ method: 'abs', normalize: 'minmax-per-query', negatives: 2 }), { mode: 'intra', dedup: false }, stats);
+    // scale (s - 3) / 24: a = 1, b = 0.75 removed; c = 0.375, d = 0 kept
+    expect(ex!.negatives.map((n) => [n.id, n.score])).toEqual([['c', 12], ['d', 3]]);
+    expect(stats.report().normalize).toBe('minmax-per-query');
+  });
+
   it('fails clearly when a perc-pos teacher cannot score a positive', async () => {
     const blind = { name: 'blind', retriever: { name: 'blind', search: async () => [], searchBatch: async (qs: readonly unknown[]) => qs.map(() => []) } };
     await expect(mineBatch([{ id: 'q', text: '' }], qrels([['q', 'p1']]), docs, [blind], opts({ method: 'perc-pos' }), { mode: 'intra', dedup: false }, new MiningStats())).rejects.toThrow(/did not score positive "p1"/);
@@ -152,6 +186,12 @@ describe('output formats', () => {
     expect(formatExample(ex, 'labeled-list', docs)[0]).toMatchObject({ passage_ids: ['p1', 'a', 'b'], labels: [1, 0, 0] });
     expect(formatExample(ex, 'n-tuple', docs)[0]).not.toHaveProperty('scores');
   });
+  it('n-tuples short of negatives are dropped, or padded by repeating their negatives when asked', () => {
+    expect(fitTuple(ex, 2, false)).toEqual({ example: ex, padded: false });
+    expect(fitTuple(ex, 3, false)).toBeUndefined();
+    expect(fitTuple(ex, 5, true)!.example.negatives.map((n) => n.id)).toEqual(['a', 'b', 'a', 'b', 'a']);
+    expect(fitTuple({ ...ex, negatives: [] }, 3, true)).toBeUndefined();
+  });
 });
 
 describe('mineToFile', () => {
@@ -164,7 +204,7 @@ describe('mineToFile', () => {
   }
   const queries = Object.keys(table).map((id) => ({ id, text: `query ${id}` }));
   const teacher = { name: 't', retriever: new TableTeacher(table) };
-  const base = { queries, qrels: qrels(rows), docs, teachers: [teacher], format: 'n-tuple-scores' as const, batchSize: 8, checkpointEvery: 0, options: { method: 'perc-pos' as const, selection: 'sample' as const, sampleFrom: 5, negatives: 3 } };
+  const base = { queries, qrels: qrels(rows), docs, teachers: [teacher], format: 'labeled-list' as const, batchSize: 8, checkpointEvery: 0, options: { method: 'perc-pos' as const, selection: 'sample' as const, sampleFrom: 5, negatives: 3 } };
 
   it('resumes a killed run without losing or repeating rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'quarry-mine-'));
@@ -185,6 +225,36 @@ describe('mineToFile', () => {
     expect(selected).toBeLessThanOrEqual(120);
     expect(120 - selected > 0).toBe(whole.report.shortQueries > 0);
     expect(histogramSvg(whole.report)).toMatch(new RegExp(`^<svg[\\s\\S]*mined negatives \\(n=${selected}\\)[\\s\\S]*</svg>\n$`));
+  });
+
+  it('n-tuple output drops queries short of negatives by default, pads them with pad: true, and reports both', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quarry-mine-'));
+    const tuple = { ...base, format: 'n-tuple-scores' as const };
+    const dropped = await mineToFile({ ...tuple, out: join(dir, 'drop.jsonl') });
+    const short = dropped.report.shortQueries;
+    expect(short).toBeGreaterThan(0);
+    expect(dropped.report.tuples).toEqual({ droppedQueries: short, droppedRows: short, paddedQueries: 0, paddedRows: 0 });
+    const kept = readFileSync(join(dir, 'drop.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(kept).toHaveLength(40 - short);
+    for (const row of kept) expect(row['negative_ids']).toHaveLength(3);
+    const padded = await mineToFile({ ...tuple, out: join(dir, 'pad.jsonl'), pad: true });
+    const rowsOut = readFileSync(join(dir, 'pad.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const empty = rowsOut.length; // queries with no negative at all cannot be padded
+    expect(padded.report.tuples.paddedQueries + padded.report.tuples.droppedQueries).toBe(short);
+    expect(padded.report.tuples.paddedQueries).toBeGreaterThan(0);
+    expect(empty).toBe(40 - padded.report.tuples.droppedQueries);
+    for (const row of rowsOut) expect(row['negative_ids']).toHaveLength(3);
+  });
+
+  it('refuses to overwrite an existing output file unless asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quarry-mine-'));
+    const out = join(dir, 'done.jsonl');
+    writeFileSync(out, 'precious\n');
+    await expect(mineToFile({ ...base, out })).rejects.toThrow(/done\.jsonl already exists; pass overwrite: true \(--overwrite\)/);
+    expect(readFileSync(out, 'utf8')).toBe('precious\n');
+    expect(existsSync(`${out}.partial`)).toBe(false);
+    await mineToFile({ ...base, out, overwrite: true });
+    expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(40);
   });
 
   it('refuses to resume with different options', async () => {

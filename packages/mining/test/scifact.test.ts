@@ -53,8 +53,20 @@ describe('mining SciFact train with a BM25 teacher', () => {
     expect(stats.falseNegatives).toEqual({ labelled: 0, sibling: 8, checked: 2714 });
   });
 
+  it('TopK-Abs 0.7 on raw BM25 scores is refused (it removed every candidate); min-max normalised per query it mines', async () => {
+    // Before: abs 0.7 silently removed all 809 x 30 candidates, so the ablation row equalled in-batch-only training.
+    await expect(mine('abs', { absThreshold: 0.7 })).rejects.toThrow(/Method abs compares raw teacher scores.*teacher "bm25".*outside the cosine range.*normalize: 'minmax-per-query'/);
+    await expect(mine('margin-pos', { margin: 0.05 })).rejects.toMatchObject({ code: 'CONFIG_INVALID' });
+    const { stats, examples } = await mine('abs', { absThreshold: 0.7, normalize: 'minmax-per-query' });
+    expect(stats.normalize).toBe('minmax-per-query');
+    const removed = stats.teachers['bm25']!.removed.method;
+    expect(removed).toBeGreaterThan(0);
+    expect(removed).toBeLessThan(809 * 30);
+    expect(examples.filter((e) => e.negatives.length === 4).length).toBeGreaterThan(600);
+  });
+
   it('positive scores from the teacher match a fresh BM25 search for positives inside the top 30', async () => {
-    const { examples } = await mine('margin-pos', { margin: 0.5 });
+    const { examples } = await mine('margin-pos', { margin: 0.1, normalize: 'minmax-per-query' });
     const ex = examples.find((e) => e.query.id === queries[0]!.id)!;
     const hits = await teacher.search(ex.query, { k: 1000 });
     for (const p of ex.positives) expect(p.score).toBe(hits.find((h) => h.id === p.id)?.score ?? p.score);
