@@ -4,6 +4,7 @@ import {
   IndexCorruptError,
   InputError,
   docText,
+  isBlankDoc,
   openIndexDir,
   safeJoin,
   saveIndexDir,
@@ -52,6 +53,11 @@ export interface IndexDocsOptions {
 export class DenseRetriever implements Retriever, Persistable, DocScorer {
   readonly name: string;
   readonly batchSize: number;
+  /**
+   * Documents with nothing to match (core's `isBlankDoc`, or an all-zero vector: no known
+   * token): indexed by id only, never returned. A zero vector has no direction under cosine.
+   */
+  readonly #empty = new Set<string>();
 
   constructor(
     readonly encoder: Encoder,
@@ -75,8 +81,14 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
     return retriever;
   }
 
+  /** Indexed documents, empty ones included. */
   get size(): number {
-    return this.index.size;
+    return this.index.size + this.#empty.size;
+  }
+
+  /** Whether a document is indexed (empty documents are, though no search returns them). */
+  has(id: string): boolean {
+    return this.index.has(id) || this.#empty.has(id);
   }
 
   /**
@@ -94,10 +106,22 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
       throwIfAborted(signal, 'dense indexing');
       const ids = batch.map((d) => d.id);
       // Fail before spending encoder time on a batch the index would reject.
-      for (const id of ids) if (this.index.has(id)) throw new DuplicateIdError(id, 'dense index');
+      for (const id of ids) if (this.has(id)) throw new DuplicateIdError(id, 'dense index');
+      const seen = new Set<string>();
+      for (const id of ids) {
+        if (seen.has(id)) throw new DuplicateIdError(id, 'dense index');
+        seen.add(id);
+      }
       const vectors = await this.#encode(batch.map(docText), 'document', signal);
       throwIfAborted(signal, 'dense indexing');
-      this.index.add(ids, vectors);
+      const blank = batch.map((d, r) => isBlankDoc(d) || isZeroRow(vectors, r));
+      if (blank.includes(true)) {
+        const keep = ids.flatMap((_, r) => (blank[r] ? [] : [r]));
+        this.index.add(keep.map((r) => ids[r]!), selectRows(vectors, keep));
+        ids.forEach((id, r) => blank[r] && this.#empty.add(id));
+      } else {
+        this.index.add(ids, vectors);
+      }
       done += batch.length;
       batch = [];
       onProgress?.({ phase: 'encode', done, total });
@@ -113,7 +137,7 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
 
   /** Removes a document's vector; false when the id is not indexed. */
   delete(id: string): boolean {
-    return this.index.delete(id);
+    return this.#empty.delete(id) || this.index.delete(id);
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
@@ -130,7 +154,15 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
     for (let start = 0; start < texts.length; start += this.batchSize) {
       throwIfAborted(signal, 'search');
       const vectors = await this.#encode(texts.slice(start, start + this.batchSize), 'query', signal);
-      results.push(...this.index.searchBatch(vectors, { k, filter }));
+      // A query with no known token encodes to zeros: it matches nothing, so it gets no hits.
+      const live = Array.from({ length: vectors.rows }, (_, r) => r).filter((r) => !isZeroRow(vectors, r));
+      if (live.length === vectors.rows) {
+        results.push(...this.index.searchBatch(vectors, { k, filter }));
+      } else {
+        const found = live.length > 0 ? this.index.searchBatch(selectRows(vectors, live), { k, filter }) : [];
+        const byRow = new Map(live.map((r, i) => [r, found[i]!]));
+        for (let r = 0; r < vectors.rows; r++) results.push(byRow.get(r) ?? []);
+      }
     }
     return results;
   }
@@ -148,6 +180,7 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
       if (norm > 0) for (let i = 0; i < q.length; i++) q[i]! /= norm;
     }
     return Float64Array.from(ids, (id) => {
+      if (this.#empty.has(id)) return 0;
       const v = this.index.getVector(id);
       return v ? dot(q, 0, v, 0, v.length) : Number.NaN;
     });
@@ -155,7 +188,7 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
 
   /** Saves the index (in `dir/index`) with the retriever's settings; the encoder is not saved. */
   async save(dir: string): Promise<void> {
-    const meta = { name: this.name, batchSize: this.batchSize, dim: this.index.dim, index: this.index.kind };
+    const meta = { name: this.name, batchSize: this.batchSize, dim: this.index.dim, index: this.index.kind, empty: [...this.#empty] };
     await saveIndexDir(dir, { format: DENSE_FORMAT, version: DENSE_VERSION, meta }, async (tmp) => {
       await this.index.save(join(tmp, 'index'));
     });
@@ -170,7 +203,11 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
     const saved: DenseRetrieverOptions = {};
     if (typeof meta['name'] === 'string') saved.name = meta['name'];
     if (typeof meta['batchSize'] === 'number') saved.batchSize = meta['batchSize'];
-    return new DenseRetriever(encoder, index, { ...saved, ...options });
+    const retriever = new DenseRetriever(encoder, index, { ...saved, ...options });
+    const empty = meta['empty'] ?? [];
+    if (!Array.isArray(empty) || !empty.every((id) => typeof id === 'string')) throw new IndexCorruptError('manifest "empty" is not a list of document ids', dir);
+    for (const id of empty as string[]) retriever.#empty.add(id);
+    return retriever;
   }
 
   async #encode(texts: string[], role: 'query' | 'document', signal: AbortSignal | undefined): Promise<Matrix> {
@@ -181,6 +218,18 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
     if (m.cols !== this.index.dim) throw new DimensionMismatchError(this.index.dim, m.cols, 'encoder output');
     return m;
   }
+}
+
+function isZeroRow(m: Matrix, r: number): boolean {
+  const { cols, data } = m;
+  for (let j = r * cols; j < (r + 1) * cols; j++) if (data[j] !== 0) return false;
+  return true;
+}
+
+function selectRows(m: Matrix, rows: readonly number[]): Matrix {
+  const data = new Float32Array(rows.length * m.cols);
+  rows.forEach((r, i) => data.set(m.data.subarray(r * m.cols, (r + 1) * m.cols), i * m.cols));
+  return { rows: rows.length, cols: m.cols, data };
 }
 
 function lengthOf(docs: Iterable<Doc> | AsyncIterable<Doc>): number | undefined {

@@ -144,9 +144,25 @@ describe('DenseRetriever errors', () => {
     expect(encoder.calls.length).toBe(before);
   });
 
-  it('names the document whose vector is zero under cosine', async () => {
+  it('indexes a document with nothing to match (zero vector or no letters) but never returns it, and keeps it across save/load', async () => {
+    // Cranfield's doc 471 is empty; it used to stop indexing with "vector 1 (id "471") is all zeros".
     const retriever = new DenseRetriever(new HashedBagOfWords(), new FlatIndex({ dim: 64 }));
-    await expect(retriever.addDocs([{ id: 'ok', text: 'words here' }, { id: 'empty', text: '...' }])).rejects.toThrow(/id "empty"\) is all zeros/);
+    expect(await retriever.addDocs([{ id: 'ok', text: 'words here' }, { id: '471', text: '' }, { id: 'punct', text: '...' }, { id: 'more', text: 'more words' }])).toBe(4);
+    expect(retriever.size).toBe(4);
+    expect(retriever.has('471')).toBe(true);
+    expect((await retriever.search('words', { k: 10 })).map((h) => h.id).sort()).toEqual(['more', 'ok']);
+    expect(await retriever.search('...', { k: 10 })).toEqual([]);
+    await expect(retriever.addDocs([{ id: '471', text: 'again' }])).rejects.toThrow(DuplicateIdError);
+    const dir = join(tempDir(), 'dense-empty');
+    {
+      await retriever.save(dir);
+      const loaded = await DenseRetriever.load(dir, new HashedBagOfWords());
+      expect(loaded.size).toBe(4);
+      expect(loaded.has('punct')).toBe(true);
+      expect(await loaded.search('words', { k: 10 })).toEqual(await retriever.search('words', { k: 10 }));
+      expect(loaded.delete('471')).toBe(true);
+      expect(loaded.size).toBe(3);
+    }
   });
 
   it('rejects an encoder that breaks its contract', async () => {
