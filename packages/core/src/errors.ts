@@ -33,20 +33,32 @@ export class QuarryError extends Error {
   }
 }
 
-/** A config object failed its schema; `issues` lists each offending path. */
+/** One offending path of a config value; an unknown `key` comes with the closest valid one, if any. */
+export interface ConfigIssue {
+  /** Where in the value, e.g. `retrievers[0].options.bb`. */
+  path: string;
+  message: string;
+  key?: string;
+  suggestion?: string;
+}
+
+/** A config object failed its schema; `issues` lists each offending path, `file` the file it came from. */
 export class ConfigError extends QuarryError {
-  constructor(message: string, readonly issues: readonly { path: string; message: string }[] = []) {
-    super('CONFIG_INVALID', message, { issues });
+  constructor(message: string, readonly issues: readonly ConfigIssue[] = [], readonly file?: string) {
+    super('CONFIG_INVALID', message, file === undefined ? { issues } : { issues, file });
   }
 }
 
-/** A plugin name that the registry does not know; `available` lists those it does. */
+/**
+ * A plugin name that the registry does not know; `available` lists those it does and
+ * `suggestion` the closest one. `where` (a file and path) says where the name was written.
+ */
 export class PluginNotFoundError extends QuarryError {
-  constructor(readonly kind: string, readonly pluginName: string, readonly available: readonly string[]) {
+  constructor(readonly kind: string, readonly pluginName: string, readonly available: readonly string[], readonly suggestion?: string, where?: string) {
     super(
       'PLUGIN_UNKNOWN',
-      `Unknown ${kind} plugin "${pluginName}". Available ${kind} plugins: ${available.length ? available.join(', ') : '(none registered)'}.`,
-      { kind, name: pluginName, available },
+      `${where ? `${where}: ` : ''}Unknown ${kind} plugin "${pluginName}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}. Available ${kind} plugins: ${available.length ? available.join(', ') : '(none registered)'}.`,
+      { kind, name: pluginName, available, ...(suggestion ? { suggestion } : {}), ...(where ? { where } : {}) },
     );
   }
 }

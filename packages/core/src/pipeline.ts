@@ -6,17 +6,18 @@ import { QuarryError, throwIfAborted } from './errors.js';
 import { reciprocalRankFusion, weightedScoreFusion } from './fusion.js';
 import { openIndexDir, safeJoin, saveIndexDir } from './persist.js';
 import type { Persistable, PluginContext, PluginKind, PluginRegistry } from './registry.js';
-import { parseConfig, z } from './schema.js';
+import { parseConfig, z, type ConfigSource } from './schema.js';
 import type { Doc, DocStore, Hit, Query, QueryRewriter, Reranker, Retriever, SearchOptions } from './types.js';
 
-const stageSchema = z.object({
+// Strict throughout: a misspelled key (`rerankr:`, `normalisation:`) fails instead of being ignored.
+const stageSchema = z.strictObject({
   plugin: z.string().min(1),
   options: z.record(z.string(), z.unknown()).default({}),
 });
 
 export const fusionSchema = z.discriminatedUnion('method', [
-  z.object({ method: z.literal('rrf'), k: z.number().nonnegative().default(60), weights: z.array(z.number()).optional() }),
-  z.object({
+  z.strictObject({ method: z.literal('rrf'), k: z.number().nonnegative().default(60), weights: z.array(z.number()).optional() }),
+  z.strictObject({
     method: z.literal('weighted'),
     weights: z.array(z.number()).optional(),
     normalization: z.enum(['none', 'minmax', 'zscore']).default('minmax'),
@@ -27,7 +28,7 @@ export const fusionSchema = z.discriminatedUnion('method', [
  * A pipeline as plain data (JSON or YAML file, or an object in code):
  * rewriter? -> retrievers (each to `depth`) -> fusion -> reranker? -> top k.
  */
-export const pipelineConfigSchema = z.object({
+export const pipelineConfigSchema = z.strictObject({
   name: z.string().min(1).default('custom'),
   description: z.string().optional(),
   retrievers: z.array(stageSchema).min(1, 'a pipeline needs at least one retriever'),
@@ -41,16 +42,21 @@ export const pipelineConfigSchema = z.object({
 export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
 
-export function parsePipelineConfig(value: unknown, registry?: PluginRegistry): PipelineConfig {
-  const config = parseConfig(pipelineConfigSchema, value, 'pipeline config');
+/**
+ * Validates a pipeline config; with a registry, every stage's options against its plugin.
+ * `source` names the file (and the config's path in it) that errors then point at.
+ */
+export function parsePipelineConfig(value: unknown, registry?: PluginRegistry, source: ConfigSource = {}): PipelineConfig {
+  const config = parseConfig(pipelineConfigSchema, value, 'pipeline config', source);
   if (registry) {
     // Validate every stage now so a bad option fails before any index is built.
-    const stages: [PluginKind, z.output<typeof stageSchema> | undefined][] = [
-      ...config.retrievers.map((s) => ['retriever', s] as [PluginKind, typeof s]),
-      ['rewriter', config.rewriter],
-      ['reranker', config.reranker],
+    const at = source.path ?? [];
+    const stages: [PluginKind, z.output<typeof stageSchema> | undefined, (string | number)[]][] = [
+      ...config.retrievers.map((s, i) => ['retriever', s, [...at, 'retrievers', i]] as [PluginKind, typeof s, (string | number)[]]),
+      ['rewriter', config.rewriter, [...at, 'rewriter']],
+      ['reranker', config.reranker, [...at, 'reranker']],
     ];
-    for (const [kind, stage] of stages) if (stage) stage.options = registry.validate(kind, stage.plugin, stage.options);
+    for (const [kind, stage, path] of stages) if (stage) stage.options = registry.validate(kind, stage.plugin, stage.options, { ...source, path: [...path, 'options'] });
   }
   return config;
 }

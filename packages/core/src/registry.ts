@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { PluginNotFoundError, QuarryError } from './errors.js';
-import { parseConfig } from './schema.js';
+import { closestMatch, formatConfigPath, parseConfig, type ConfigSource } from './schema.js';
 import type { DocStore, ProgressCallback, QueryRewriter, Reranker, Retriever } from './types.js';
 
 /** What a plugin factory receives besides its options. */
@@ -74,9 +74,14 @@ export class PluginRegistry {
     return this;
   }
 
-  get<K extends PluginKind>(kind: K, name: string): PluginOf<K> {
+  /** The plugin, or a `PluginNotFoundError` suggesting the closest name (and saying where it was written, given a source). */
+  get<K extends PluginKind>(kind: K, name: string, source?: ConfigSource): PluginOf<K> {
     const plugin = this.#plugins.get(`${kind}:${name}`);
-    if (!plugin) throw new PluginNotFoundError(kind, name, this.names(kind));
+    if (!plugin) {
+      const names = this.names(kind);
+      const where = [source?.file, source?.path?.length ? formatConfigPath(source.path) : undefined].filter(Boolean).join(': ');
+      throw new PluginNotFoundError(kind, name, names, closestMatch(name, names), where || undefined);
+    }
     return plugin as PluginOf<K>;
   }
 
@@ -92,9 +97,14 @@ export class PluginRegistry {
     return [...this.#plugins.values()];
   }
 
-  /** Validates options against the plugin's schema (errors name the plugin) and returns them with defaults. */
-  validate(kind: PluginKind, name: string, options: unknown): Record<string, unknown> {
-    const plugin = this.get(kind, name);
-    return parseConfig(plugin.schema, options ?? {}, `options for ${kind} plugin "${name}"`) as Record<string, unknown>;
+  /**
+   * Validates options against the plugin's schema (errors name the plugin, and with a
+   * `source` the file and the options' path in it) and returns them with defaults.
+   */
+  validate(kind: PluginKind, name: string, options: unknown, source?: ConfigSource): Record<string, unknown> {
+    // The options' path in a pipeline file ends in `options`; the name sits beside it under `plugin`.
+    const at = source?.path?.at(-1) === 'options' ? { ...source, path: [...source.path!.slice(0, -1), 'plugin'] } : source;
+    const plugin = this.get(kind, name, at);
+    return parseConfig(plugin.schema, options ?? {}, `options for ${kind} plugin "${name}"`, source) as Record<string, unknown>;
   }
 }

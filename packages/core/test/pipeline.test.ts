@@ -81,7 +81,7 @@ describe('plugin registry and pipelines', () => {
   it('reports every invalid option path from the plugin schema', async () => {
     const err = await Pipeline.build({ retrievers: [{ plugin: 'overlap', options: { bonus: -1 } }] }, registry, { docs }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).issues[0]!.path).toBe('bonus');
+    expect((err as ConfigError).issues[0]!.path).toBe('retrievers[0].options.bonus');
     await expect(Pipeline.build({ retrievers: [] }, registry, { docs })).rejects.toThrow(/retrievers: a pipeline needs at least one retriever/);
   });
 
