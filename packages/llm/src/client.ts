@@ -1,13 +1,22 @@
 import { AbortError, ConfigError, throwIfAborted } from '@quarry/core';
 import { GenerationCache, cacheKey } from './cache.js';
-import { redactUrl, resolveEndpointConfig } from './config.js';
+import { endpointUrl, redactText, redactUrl, resolveEndpointConfig, type BaseUrlSource } from './config.js';
 import { LlmRequestError, type LlmFailure } from './errors.js';
 import { Semaphore } from './semaphore.js';
 import type { CallOptions, ChatRequest, Choice, CompletionRequest, CompletionResult, SamplingParams, TokenLogprob, TokenUsage, UsageStats } from './types.js';
 
 export interface OpenAIClientOptions {
-  /** Base URL of the API, e.g. `http://127.0.0.1:8080/v1`; default `QUARRY_LLM_URL`, `OPENAI_BASE_URL`, then api.openai.com. */
+  /**
+   * Base URL of the API, e.g. `http://127.0.0.1:8080/v1`; default `QUARRY_LLM_URL`, `OPENAI_BASE_URL`, then api.openai.com.
+   * `user:password@` in it is sent as HTTP Basic auth (when there is no API key); a query string stays after the path.
+   */
   baseUrl?: string;
+  /**
+   * Where `baseUrl` came from: 'code' (default; code or a command-line flag) or 'config' (a pipeline file or
+   * an index manifest). A 'config' URL gets the environment's API key only when it is the endpoint the
+   * environment names (`QUARRY_LLM_URL` / `OPENAI_BASE_URL`); otherwise no Authorization header is sent.
+   */
+  baseUrlFrom?: BaseUrlSource;
   /** Model name; default `QUARRY_LLM_MODEL` / `OPENAI_MODEL`. Local servers often accept any name. */
   model?: string;
   /** Bearer token; default `QUARRY_LLM_API_KEY` / `OPENAI_API_KEY`. Never logged, never part of a cache key. */
@@ -62,9 +71,16 @@ function emptyUsage(): UsageStats {
  * keyed by endpoint + model + request, cancellation and usage accounting.
  */
 export class OpenAIClient {
+  /** The base URL without credentials or query string (safe to show). */
   readonly baseUrl: string;
   readonly model: string | undefined;
+  /** The base URL requests go to: credentials removed (sent as a header), query string kept. */
+  readonly #url: string;
   readonly #apiKey: string | undefined;
+  readonly #basicAuth: string | undefined;
+  readonly #envKeyWithheld: boolean;
+  /** Values scrubbed from every message and retry event. */
+  readonly #secrets: string[];
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #initialBackoffMs: number;
@@ -80,9 +96,18 @@ export class OpenAIClient {
 
   constructor(options: OpenAIClientOptions = {}) {
     const cfg = resolveEndpointConfig(options, options.env ?? process.env);
-    this.baseUrl = cfg.baseUrl;
+    const url = new URL(cfg.baseUrl);
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    url.username = '';
+    url.password = '';
+    this.#url = url.toString().replace(/\/+$/, '');
+    this.baseUrl = redactUrl(cfg.baseUrl);
     this.model = cfg.model;
     this.#apiKey = cfg.apiKey;
+    this.#basicAuth = user || password ? Buffer.from(`${user}:${password}`).toString('base64') : undefined;
+    this.#envKeyWithheld = cfg.envKeyWithheld;
+    this.#secrets = [cfg.apiKey, password, user && password ? user : undefined, this.#basicAuth, ...[...url.searchParams.values()]].filter((s): s is string => !!s && s.length >= 4);
     const nonNegative = (name: string, value: number | undefined, fallback: number, integer = false): number => {
       const v = value ?? fallback;
       if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) throw new ConfigError(`LLM client option ${name} must be a ${integer ? 'non-negative integer' : 'non-negative number'}, got ${String(value)}.`);
@@ -152,7 +177,7 @@ export class OpenAIClient {
 
   async #call(path: string, model: string, rawBody: Record<string, unknown>, options: CallOptions, parseChoice: (c: unknown, i: number) => Choice | undefined): Promise<CompletionResult> {
     const body = dropUndefined(rawBody);
-    const url = `${this.baseUrl}/${path}`;
+    const url = endpointUrl(this.#url, path).toString();
     const endpoint = redactUrl(url);
     const { signal } = options;
     throwIfAborted(signal, 'LLM request');
@@ -187,6 +212,7 @@ export class OpenAIClient {
   async #send(url: string, endpoint: string, body: Record<string, unknown>, signal: AbortSignal | undefined, parseChoice: (c: unknown, i: number) => Choice | undefined): Promise<unknown> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json', ...this.#headers };
     if (this.#apiKey) headers['authorization'] = `Bearer ${this.#apiKey}`;
+    else if (this.#basicAuth) headers['authorization'] = `Basic ${this.#basicAuth}`;
     const payload = JSON.stringify(body);
     const attempts = this.#retries + 1;
     for (let attempt = 1; ; attempt++) {
@@ -217,9 +243,10 @@ export class OpenAIClient {
       } else {
         failure = { kind: 'network', reason: `network error: ${outcome.message}`, retryable: true, cause: outcome.cause };
       }
+      failure!.reason = redactText(failure!.reason, this.#secrets);
       if (!failure!.retryable || attempt >= attempts) {
         this.#usage.failures++;
-        throw new LlmRequestError(endpoint, failure!.kind, attempt, failure!.reason, failure!.status, { cause: failure!.cause });
+        throw new LlmRequestError(endpoint, failure!.kind, attempt, failure!.reason, failure!.status, { cause: failure!.cause, envKeyWithheld: this.#envKeyWithheld });
       }
       this.#usage.retries++;
       const backoff = Math.min(this.#maxBackoffMs, this.#initialBackoffMs * 2 ** (attempt - 1));

@@ -9,11 +9,21 @@ export const LLM_ENV = {
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 
+/**
+ * Where a `baseUrl` option came from. 'code' (default): the caller named it (code, a command-line
+ * flag): the environment's API key may go there. 'config': a pipeline file or an index manifest
+ * named it: anyone who can edit that file chooses the URL, so the environment's key goes there
+ * only when the URL is the endpoint the environment itself names.
+ */
+export type BaseUrlSource = 'code' | 'config';
+
 export interface LlmEndpointConfig {
-  /** Base URL of the OpenAI-compatible API, ending before `/chat/completions` (usually `.../v1`). */
+  /** Base URL of the OpenAI-compatible API, ending before `/chat/completions` (usually `.../v1`); may hold credentials. */
   baseUrl: string;
   model: string | undefined;
   apiKey: string | undefined;
+  /** The environment holds an API key that was not given to this endpoint (its URL came from a config). */
+  envKeyWithheld: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -26,9 +36,14 @@ function fromEnv(env: Env, names: readonly string[]): string | undefined {
   return undefined;
 }
 
-/** Options first, then the environment (`QUARRY_LLM_URL`, `QUARRY_LLM_MODEL`, `QUARRY_LLM_API_KEY`/`OPENAI_API_KEY`...). */
-export function resolveEndpointConfig(options: { baseUrl?: string; model?: string; apiKey?: string }, env: Env = process.env): LlmEndpointConfig {
-  const raw = options.baseUrl ?? fromEnv(env, LLM_ENV.baseUrl) ?? DEFAULT_BASE_URL;
+/**
+ * Options first, then the environment (`QUARRY_LLM_URL`, `QUARRY_LLM_MODEL`, `QUARRY_LLM_API_KEY`/`OPENAI_API_KEY`...).
+ * A key from the environment is only paired with a URL from a config (`baseUrlFrom: 'config'`) when that URL is
+ * the environment's own endpoint (`QUARRY_LLM_URL` / `OPENAI_BASE_URL`, else api.openai.com); otherwise no key is sent.
+ */
+export function resolveEndpointConfig(options: { baseUrl?: string; model?: string; apiKey?: string; baseUrlFrom?: BaseUrlSource }, env: Env = process.env): LlmEndpointConfig {
+  const envUrl = fromEnv(env, LLM_ENV.baseUrl);
+  const raw = options.baseUrl ?? envUrl ?? DEFAULT_BASE_URL;
   let url: URL;
   try {
     url = new URL(raw);
@@ -36,11 +51,39 @@ export function resolveEndpointConfig(options: { baseUrl?: string; model?: strin
     throw new ConfigError(`The LLM base URL "${redactUrl(raw)}" is not a valid URL; give e.g. http://127.0.0.1:8080/v1 (--llm-url or QUARRY_LLM_URL).`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`The LLM base URL must be http(s), got "${url.protocol}".`);
+  const envKey = fromEnv(env, LLM_ENV.apiKey);
+  const trusted = options.baseUrl === undefined || options.baseUrlFrom !== 'config' || sameEndpoint(options.baseUrl, envUrl ?? DEFAULT_BASE_URL);
+  const apiKey = options.apiKey ?? (trusted ? envKey : undefined);
   return {
     baseUrl: raw.replace(/\/+$/, ''),
     model: options.model ?? fromEnv(env, LLM_ENV.model),
-    apiKey: options.apiKey ?? fromEnv(env, LLM_ENV.apiKey),
+    apiKey,
+    envKeyWithheld: options.apiKey === undefined && envKey !== undefined && !trusted,
   };
+}
+
+/** Same scheme, host, port and path (trailing slashes, credentials and query aside). */
+export function sameEndpoint(a: string, b: string): boolean {
+  const norm = (raw: string): string | undefined => {
+    try {
+      const u = new URL(raw);
+      return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+    } catch {
+      return undefined;
+    }
+  };
+  const x = norm(a);
+  return x !== undefined && x === norm(b);
+}
+
+/**
+ * `base` + `/path` built with `new URL()`: the path goes after the base's path and before its
+ * query string (`http://h/v1?api-version=1` + `chat/completions` = `http://h/v1/chat/completions?api-version=1`).
+ */
+export function endpointUrl(base: string, path: string): URL {
+  const url = new URL(base);
+  url.pathname = `${url.pathname.replace(/\/+$/, '')}/${path.replace(/^\/+/, '')}`;
+  return url;
 }
 
 /** The URL with any user:password and query string removed, for messages and cache keys. */
@@ -52,6 +95,21 @@ export function redactUrl(raw: string): string {
     url.search = '';
     return url.toString().replace(/\/+$/, '');
   } catch {
-    return raw.replace(/\/\/[^/@]*@/, '//').replace(/\?.*$/, '');
+    return raw.replace(/\/\/[^/@\s]*@/, '//').replace(/\?.*$/, '');
   }
+}
+
+/**
+ * Text with secrets replaced by `[redacted]`: the given secret values, `Bearer`/`Basic` credentials,
+ * `user:password@` in URLs and the values of URL query parameters. For error messages and logs that
+ * quote a server's answer or a network error (a server that echoes the Authorization header
+ * would otherwise put the key into the message).
+ */
+export function redactText(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
+  return out
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@"'<>]+@/gi, '$1[redacted]@')
+    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*\?)([^\s#"'<>]*)/gi, (_m, head: string, query: string) => head + query.replace(/=([^&]*)/g, '=[redacted]'));
 }

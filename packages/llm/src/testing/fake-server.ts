@@ -7,11 +7,15 @@ export type Fault =
   | { kind: 'slow'; delayMs: number }
   | { kind: 'malformed'; body?: string }
   | { kind: 'drop' }
+  /** Answer `status` with an error message that echoes the request's Authorization and Host headers, as a careless proxy does. */
+  | { kind: 'echo'; status: number }
   /** Answer normally but with only one choice, as servers that ignore `n` do. */
   | { kind: 'ignore-n' };
 
 export interface RecordedRequest {
   path: string;
+  /** The request target as sent, query string included. */
+  url: string;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
 }
@@ -94,11 +98,14 @@ export class FakeOpenAIServer {
         return send(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
       }
       const path = (req.url ?? '').replace(/\?.*$/, '');
-      this.requests.push({ path, headers: req.headers, body });
+      this.requests.push({ path, url: req.url ?? '', headers: req.headers, body });
       if (this.options.apiKey && req.headers['authorization'] !== `Bearer ${this.options.apiKey}`) {
         return send(res, 401, { error: { message: 'Incorrect API key provided.', type: 'invalid_request_error' } });
       }
       const fault = this.#faults.shift();
+      if (fault?.kind === 'echo') {
+        return send(res, fault.status, { error: { message: `upstream ${req.headers['host']} rejected the request with headers authorization=${req.headers['authorization'] ?? '(none)'}`, type: 'server_error' } });
+      }
       if (fault?.kind === 'drop') {
         req.socket.destroy();
         return;
