@@ -56,12 +56,13 @@ export type LamerRewriterOptions = z.output<typeof rewriterSchema>;
 export type LamerPluginOptions = z.output<typeof retrieverSchema>;
 export type LamerDensePluginOptions = z.output<typeof denseSchema>;
 
-/** The answer source an options object asks for. The API key only ever comes from the environment. */
+/** The answer source an options object asks for. The API key only ever comes from the environment, and goes only to the environment's endpoint. */
 export async function answerSourceFor(o: LamerRewriterOptions, context: PluginContext): Promise<AnswerSource> {
   if (o.generator === 'openai') {
     const cacheDir = o.llmCacheDir ?? (context.cacheDir ? join(context.cacheDir, 'llm') : undefined);
     const client = new OpenAIClient({
-      ...(o.llmUrl ? { baseUrl: o.llmUrl } : {}),
+      // llmUrl comes from a pipeline file or an index manifest: the environment's key goes there only if it is the environment's endpoint.
+      ...(o.llmUrl ? { baseUrl: o.llmUrl, baseUrlFrom: 'config' as const } : {}),
       ...(o.llmModel ? { model: o.llmModel } : {}),
       timeoutMs: o.timeoutMs,
       retries: o.retries,

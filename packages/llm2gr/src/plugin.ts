@@ -51,7 +51,7 @@ async function makeScorer(options: Llm2grPluginOptions): Promise<{ codec: Tokeni
   }
   if (options.scorer === 'openai') {
     if (!options.model) throw new ConfigError("The llm2gr openai scorer needs the server model's tokenizer: pass --model DIR (a folder with its tokenizer.json).");
-    const client = new OpenAIClient({ ...(options.llmUrl ? { baseUrl: options.llmUrl } : {}), ...(options.llmModel ? { model: options.llmModel } : {}) });
+    const client = new OpenAIClient({ ...(options.llmUrl ? { baseUrl: options.llmUrl, baseUrlFrom: 'config' as const } : {}), ...(options.llmModel ? { model: options.llmModel } : {}) });
     if (!client.model) throw new ConfigError('The llm2gr openai scorer needs a model name: pass --llm-model NAME or set QUARRY_LLM_MODEL.');
     const scorer = new OpenAIScorer(client, TokenizerCodec.fromDir(options.model), { topLogprobs: options.topLogprobs });
     return { codec: scorer, finish: (index) => new Llm2grRetriever(index, scorer, generation) };
