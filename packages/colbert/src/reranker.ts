@@ -1,4 +1,4 @@
-import { docText, throwIfAborted, type Hit, type Query, type RaggedMatrix, type RerankContext, type Reranker, type TokenEncoder } from '@quarry/core';
+import { docText, isBlankDoc, throwIfAborted, type Hit, type Query, type RaggedMatrix, type RerankContext, type Reranker, type TokenEncoder } from '@quarry/core';
 import { checkMatryoshkaDim, sliceItem, truncateTokens } from './matryoshka.js';
 import { MaxSimKernel } from './maxsim-kernel.js';
 import { tokenMatches, type TokenStrings } from './explain.js';
@@ -46,7 +46,12 @@ export class ColbertReranker implements Reranker {
     this.#explainTop = options.explainTop ?? 10;
   }
 
-  async rerank(query: Query, hits: readonly Hit[], context: RerankContext): Promise<Hit[]> {
+  async rerank(query: Query, candidates: readonly Hit[], context: RerankContext): Promise<Hit[]> {
+    // Documents with nothing to match (core's isBlankDoc) are dropped, as every retriever drops them.
+    const hits = candidates.filter((h) => {
+      const doc = context.docs.get(h.id);
+      return !doc || !isBlankDoc(doc);
+    });
     if (hits.length === 0) return [];
     const q = truncateTokens(await this.encoder.encodeTokens([query.text], { role: 'query', signal: context.signal }), this.dim);
     const docs = concatItems(await this.#docTokens(hits.map((h) => h.id), context), this.dim);

@@ -1,4 +1,4 @@
-import { docText, InputError, QuarryError, throwIfAborted, type Doc, type DocStore, type Hit, type ProgressCallback, type Query, type RaggedMatrix, type Retriever, type SearchOptions, type TokenEncoder } from '@quarry/core';
+import { docText, InputError, isBlankDoc, QuarryError, throwIfAborted, type Doc, type DocStore, type Hit, type ProgressCallback, type Query, type RaggedMatrix, type Retriever, type SearchOptions, type TokenEncoder } from '@quarry/core';
 import { tokenMatches, type TokenStrings } from './explain.js';
 import { Gemm } from './gemm.js';
 import { colbertCentroidCount } from './kmeans.js';
@@ -65,8 +65,16 @@ export class ColbertRetriever implements Retriever {
     if (all.length === 0) throw new InputError('ColBERT index: no documents to index.');
     const batchSize = options.batchSize ?? 64;
     const gemm = new Gemm(options.threads ?? 2);
-    const encode = async (batch: readonly Doc[]): Promise<RaggedMatrix> =>
-      truncateTokens(await encoder.encodeTokens(batch.map((d) => docText(d)), { role: 'document', signal: options.signal }), dim);
+    // A document with nothing to match (core's isBlankDoc) is indexed with no token vectors:
+    // it has no postings, so no search can return it, and it stays out of the k-means sample.
+    const encode = async (batch: readonly Doc[]): Promise<RaggedMatrix> => {
+      const kept = batch.filter((d) => !isBlankDoc(d));
+      const m =
+        kept.length > 0
+          ? truncateTokens(await encoder.encodeTokens(kept.map((d) => docText(d)), { role: 'document', signal: options.signal }), dim)
+          : { dim, offsets: new Int32Array(1), data: new Float32Array(0) };
+      return kept.length === batch.length ? m : withEmptyItems(m, batch.map((d) => isBlankDoc(d)));
+    };
 
     // Pass 1: a spread-out sample of documents (every n-th) up to the token budget.
     const budget = options.sampleTokens ?? 1 << 18;
@@ -187,4 +195,14 @@ export class ColbertRetriever implements Retriever {
     await this.#gemm.release();
     await this.#kernel.release();
   }
+}
+
+/** `m` (one item per non-blank doc) widened to one item per doc, blank docs holding no tokens. */
+function withEmptyItems(m: RaggedMatrix, blank: readonly boolean[]): RaggedMatrix {
+  const offsets = new Int32Array(blank.length + 1);
+  let item = 0;
+  blank.forEach((b, i) => {
+    offsets[i + 1] = b ? offsets[i]! : m.offsets[++item]!;
+  });
+  return { dim: m.dim, offsets, data: m.data };
 }
