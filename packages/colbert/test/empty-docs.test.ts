@@ -23,7 +23,7 @@ describe('ColBERT on empty documents and corpora without titles or texts', () =>
   for (const corpus of emptyDocCorpora()) {
     it(`rerank: scores ${corpus.name} and never returns the empty docs among its candidates`, async () => {
       const store = new MemoryDocStore(corpus.docs);
-      const reranker = await colbertPlugin.create(colbertPlugin.schema.parse({}), { docs: store });
+      const reranker = await colbertPlugin.create(colbertPlugin.schema.parse({}));
       // Every doc, empty ones included, as the first stage's candidates.
       const candidates: Hit[] = corpus.docs.map((d, i) => ({ id: d.id, score: -i }));
       const search = async (q: string, _k: number) => (await reranker.rerank({ id: 'q', text: q }, candidates, { docs: store })).map((h) => h.id);
