@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DimensionMismatchError, InputError, TopK, bytesOf, docText, openIndexDir, readTyped, saveIndexDir, throwIfAborted, type Doc, type Hit, type Persistable, type ProgressCallback, type Query, type Retriever, type SearchOptions } from '@quarry/core';
+import { DimensionMismatchError, InputError, TopK, bytesOf, docText, isBlankDoc, openIndexDir, readTyped, saveIndexDir, throwIfAborted, type Doc, type Hit, type Persistable, type ProgressCallback, type Query, type Retriever, type SearchOptions } from '@quarry/core';
 import type { Encoder } from '@quarry/core';
 
 const FORMAT = 'quarry-bool-docs';
@@ -13,6 +13,8 @@ const VERSION = 1;
  */
 export class BoolRetriever implements Retriever, Persistable {
   readonly name: string;
+  /** Rows whose vector is all zeros: documents with nothing to match, which no search returns. */
+  readonly #zero: Uint8Array;
 
   constructor(
     readonly queryEncoder: Encoder,
@@ -22,6 +24,8 @@ export class BoolRetriever implements Retriever, Persistable {
   ) {
     this.name = options.name ?? 'bool';
     if (vectors.length !== ids.length * queryEncoder.dim) throw new DimensionMismatchError(ids.length * queryEncoder.dim, vectors.length, 'document matrix (docs x dim)');
+    this.#zero = new Uint8Array(ids.length);
+    for (let i = 0; i < ids.length; i++) this.#zero[i] = isZero(vectors, i * queryEncoder.dim, queryEncoder.dim) ? 1 : 0;
   }
 
   /** Encodes documents with the encoder's `document` role (the plain encoder), in batches. */
@@ -34,7 +38,9 @@ export class BoolRetriever implements Retriever, Persistable {
       if (!batch.length) return;
       throwIfAborted(options.signal, 'document encoding');
       const m = await encoder.encode(batch.map((d) => docText(d)), { role: 'document', ...(options.signal ? { signal: options.signal } : {}) });
-      parts.push(m.data);
+      // A document with nothing to match (core's isBlankDoc) is stored as a zero vector, which no search returns.
+      batch.forEach((d, r) => isBlankDoc(d) && m.data.fill(0, r * encoder.dim, (r + 1) * encoder.dim));
+      parts.push(m.data.subarray(0, batch.length * encoder.dim));
       for (const d of batch) ids.push(d.id);
       batch = [];
       options.onProgress?.({ phase: 'encode', done: ids.length, ...(options.total !== undefined ? { total: options.total } : {}) });
@@ -87,8 +93,10 @@ export class BoolRetriever implements Retriever, Persistable {
     const d = q.length;
     const V = this.vectors;
     const top = new TopK(k);
+    // A query with no known token encodes to zeros and matches nothing.
+    if (isZero(q, 0, d)) return [];
     for (let i = 0; i < this.ids.length; i++) {
-      if (filter && !filter(this.ids[i]!)) continue;
+      if (this.#zero[i] || (filter && !filter(this.ids[i]!))) continue;
       let s = 0;
       const o = i * d;
       for (let j = 0; j < d; j++) s += q[j]! * V[o + j]!;
@@ -97,4 +105,9 @@ export class BoolRetriever implements Retriever, Persistable {
     const { indices, scores } = top.drain();
     return Array.from(indices, (index, r) => ({ id: this.ids[index]!, score: scores[r]! }));
   }
+}
+
+function isZero(v: Float32Array, offset: number, length: number): boolean {
+  for (let j = offset; j < offset + length; j++) if (v[j] !== 0) return false;
+  return true;
 }
