@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, parseConfig, z, type EncodeOptions, type RaggedMatrix, type TokenEncoder } from '@quarry/core';
+import { ConfigError, parseConfig as parseSchema, z, type EncodeOptions, type RaggedMatrix, type TokenEncoder } from '@quarry/core';
 import { ModelInvalidError, OnnxModel, type OnnxEncoderOptions, type OutputInfo } from '@quarry/encoders';
 import { checkMatryoshkaDim } from './matryoshka.js';
 
@@ -9,6 +9,9 @@ const PUNCTUATION = [...'!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'];
 
 export const COLBERT_CONFIG_FILE = 'colbert.json';
 
+/** Longest query or document a config may ask for: queries are padded to their length, so it sizes an array. */
+const MAX_TOKENS = 65_536;
+
 const colbertConfigSchema = z
   .object({
     /** Token inserted after the start token of every query (jina-colbert-v2: `[QueryMarker]`; ColBERT: `[unused0]`). */
@@ -16,15 +19,15 @@ const colbertConfigSchema = z
     /** Token inserted after the start token of every document (`[DocumentMarker]`; ColBERT: `[unused1]`). */
     documentMarker: z.string().min(1).optional(),
     /** Queries are truncated or padded with the mask token to exactly this many tokens. */
-    queryLength: z.number().int().min(4).default(32),
+    queryLength: z.number().int().min(4).max(MAX_TOKENS).default(32),
     /** Documents are truncated to this many tokens (markers and special tokens included). */
-    documentLength: z.number().int().min(4).default(512),
+    documentLength: z.number().int().min(4).max(MAX_TOKENS).default(512),
     /** Whether the query's [MASK] padding is attended (jina-colbert-v2: yes). */
     attendToExpansionTokens: z.boolean().default(true),
     /** Document tokens dropped from the output (by their text). Default: ASCII punctuation. */
-    skiplist: z.array(z.string()).default(PUNCTUATION),
+    skiplist: z.array(z.string().max(256)).max(100_000).default(PUNCTUATION),
     /** Matryoshka dimensions the projection was trained for (jina-colbert-v2: 128, 96, 64). */
-    matryoshkaDims: z.array(z.number().int().positive()).optional(),
+    matryoshkaDims: z.array(z.number().int().positive().max(65_536)).max(64).optional(),
   })
   .strict();
 
@@ -39,18 +42,29 @@ export function readColbertConfig(dir: string): ColbertModelConfig {
   const read = (name: string): Record<string, unknown> | undefined => {
     const file = join(dir, name);
     if (!existsSync(file)) return undefined;
+    let value: unknown;
     try {
-      return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      value = JSON.parse(readFileSync(file, 'utf8'));
     } catch (error) {
-      throw new ConfigError(`${file} is not valid JSON (${(error as Error).message}).`);
+      throw new ModelInvalidError(file, `is not valid JSON (${(error as Error).message}).`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ModelInvalidError(file, 'must hold a JSON object of settings.');
+    return value as Record<string, unknown>;
+  };
+  // A model folder's settings are model data: schema failures are MODEL_INVALID, naming the file.
+  const parseConfig = (value: Record<string, unknown>, file: string): ColbertModelConfig => {
+    try {
+      return parseSchema(colbertConfigSchema, value, file);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ModelInvalidError(file, error.message, { issues: error.issues }, { cause: error });
+      throw error;
     }
   };
   const own = read(COLBERT_CONFIG_FILE);
-  if (own) return parseConfig(colbertConfigSchema, own, join(dir, COLBERT_CONFIG_FILE));
+  if (own) return parseConfig(own, join(dir, COLBERT_CONFIG_FILE));
   const stanford = read('artifact.metadata');
   if (stanford) {
     return parseConfig(
-      colbertConfigSchema,
       dropUndefined({
         queryMarker: stanford.query_token_id,
         documentMarker: stanford.doc_token_id,
@@ -65,7 +79,6 @@ export function readColbertConfig(dir: string): ColbertModelConfig {
   const pylate = read('config_sentence_transformers.json');
   if (pylate) {
     return parseConfig(
-      colbertConfigSchema,
       dropUndefined({
         queryMarker: typeof pylate.query_prefix === 'string' ? pylate.query_prefix.trim() : undefined,
         documentMarker: typeof pylate.document_prefix === 'string' ? pylate.document_prefix.trim() : undefined,
@@ -77,7 +90,7 @@ export function readColbertConfig(dir: string): ColbertModelConfig {
       join(dir, 'config_sentence_transformers.json'),
     );
   }
-  return parseConfig(colbertConfigSchema, {}, 'ColBERT defaults');
+  return parseConfig({}, 'ColBERT defaults');
 }
 
 function dropUndefined(o: Record<string, unknown>): Record<string, unknown> {

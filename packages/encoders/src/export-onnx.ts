@@ -1,4 +1,4 @@
-import { InputError } from '@quarry/core';
+import { InputError, QuarryError } from '@quarry/core';
 import { ContextualModel } from './contextual-model.js';
 import { floatToHalf, halfToFloat } from './half.js';
 import type { TrainableModel } from './model.js';
@@ -143,7 +143,7 @@ export function importOnnx(bytes: Uint8Array, config: OwnModelConfig, file = 'mo
   };
   const { rows, dim: d, vocabSize } = config;
   const mapT = need('mapping');
-  if (mapT.dataType !== DataType.INT32 || mapT.dims[0] !== vocabSize) throw new ModelInvalidError(file, `initializer "mapping" should be INT32 [${vocabSize}], got type ${mapT.dataType} [${mapT.dims.join(', ')}].`);
+  if (mapT.dataType !== DataType.INT32 || mapT.dims.length !== 1 || mapT.dims[0] !== vocabSize) throw new ModelInvalidError(file, `initializer "mapping" should be INT32 [${vocabSize}], got type ${mapT.dataType} [${mapT.dims.join(', ')}].`);
   const rawMap = new Int32Array(mapT.raw.buffer.slice(mapT.raw.byteOffset, mapT.raw.byteOffset + mapT.raw.byteLength));
   const mapping = new Int32Array(vocabSize);
   for (let i = 0; i < vocabSize; i++) mapping[i] = rawMap[i]! >= rows ? -1 : rawMap[i]!;
@@ -164,13 +164,27 @@ export function importOnnx(bytes: Uint8Array, config: OwnModelConfig, file = 'mo
   if (table.length !== (rows + 1) * d) throw new ModelInvalidError(file, `embedding table holds ${table.length} values, expected (rows+1)*dim = ${(rows + 1) * d} from quarry-encoder.json.`);
   const weights = initializerFloat32(need('token_weights')).slice(0, rows);
   const sconf = { type: 'static' as const, dim: d, rows, vocabSize, learnWeights: config.learnWeights, ...(config.tfExponent !== undefined ? { tfExponent: config.tfExponent } : {}) };
-  const base = new StaticModel(sconf, mapping, table.slice(0, rows * d), weights);
+  const base = asModelError(file, () => new StaticModel(sconf, mapping, table.slice(0, rows * d), weights));
   if (config.type === 'static') return base;
   const { hidden: h, kernel: k } = config;
   const PT = initializerFloat32(need('conv_PT'));
   const Wc = initializerFloat32(need('conv_W'));
   const QT = initializerFloat32(need('conv_QT'));
+  // hidden and kernel come from quarry-encoder.json: check them against the weights before sizing anything by them.
+  for (const [name, got, want] of [['conv_PT', PT.length, d * h], ['conv_W', Wc.length, k * h * h], ['conv_QT', QT.length, h * d]] as const) {
+    if (got !== want) throw new ModelInvalidError(file, `initializer "${name}" holds ${got} values; quarry-encoder.json (dim ${d}, hidden ${h}, kernel ${k}) needs ${want}.`, { initializer: name });
+  }
   const W = new Float32Array(k * h * h);
   for (let kk = 0; kk < k; kk++) for (let o = 0; o < h; o++) for (let i = 0; i < h; i++) W[kk * h * h + o * h + i] = Wc[(o * h + i) * k + kk]!;
-  return new ContextualModel(config, base, { P: transpose(PT, d, h), W, b: initializerFloat32(need('conv_b')), Q: transpose(QT, h, d) });
+  return asModelError(file, () => new ContextualModel(config, base, { P: transpose(PT, d, h), W, b: initializerFloat32(need('conv_b')), Q: transpose(QT, h, d) }));
+}
+
+/** A model whose weights disagree with its config is an invalid model file (MODEL_INVALID), not a caller's bad input. */
+function asModelError<T>(file: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof QuarryError && error.code === 'INPUT_INVALID') throw new ModelInvalidError(file, error.message, {}, { cause: error });
+    throw error;
+  }
 }

@@ -8,24 +8,30 @@ export const ENCODER_CONFIG_FILE = 'quarry-encoder.json';
 export const MODEL_FORMAT = 'quarry-encoder';
 export const MODEL_FORMAT_VERSION = 1;
 
+/**
+ * Upper bounds on sizes a config file may claim. Loaders check every claim against the
+ * weights actually present before allocating; these bounds keep a damaged or hostile
+ * config from even reaching that point with an absurd number.
+ */
+const MAX_DIM = 65_536;
+const MAX_ROWS = 2 ** 28;
+const MAX_TOKENS = 1 << 20;
+
+const staticShape = {
+  dim: z.number().int().positive().max(MAX_DIM),
+  rows: z.number().int().positive().max(MAX_ROWS),
+  vocabSize: z.number().int().positive().max(MAX_ROWS),
+  learnWeights: z.boolean(),
+  tfExponent: z.number().positive().max(1).optional(),
+};
+
 const ownModelSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('static'),
-    dim: z.number().int().positive(),
-    rows: z.number().int().positive(),
-    vocabSize: z.number().int().positive(),
-    learnWeights: z.boolean(),
-    tfExponent: z.number().positive().max(1).optional(),
-  }),
+  z.object({ type: z.literal('static'), ...staticShape }),
   z.object({
     type: z.literal('contextual'),
-    dim: z.number().int().positive(),
-    rows: z.number().int().positive(),
-    vocabSize: z.number().int().positive(),
-    learnWeights: z.boolean(),
-    tfExponent: z.number().positive().max(1).optional(),
-    hidden: z.number().int().positive(),
-    kernel: z.number().int().positive(),
+    ...staticShape,
+    hidden: z.number().int().positive().max(MAX_DIM),
+    kernel: z.number().int().positive().max(255),
   }),
 ]);
 
@@ -37,14 +43,14 @@ export const encoderConfigSchema = z.object({
   queryPrefix: z.string().default(''),
   documentPrefix: z.string().default(''),
   /** Token budget per text, special tokens included. */
-  maxLength: z.number().int().positive().default(512),
+  maxLength: z.number().int().positive().max(MAX_TOKENS).default(512),
   /** Graph output to read for text vectors (rank 3 for cls/mean, rank 2 for none). Default: detected. */
   output: z.string().optional(),
   /** Graph output to read for token vectors (rank 3). Default: detected. */
   tokenOutput: z.string().optional(),
   addSpecialTokens: z.boolean().default(true),
   /** Matryoshka prefix dimensions the model was trained for (informational). */
-  matryoshkaDims: z.array(z.number().int().positive()).optional(),
+  matryoshkaDims: z.array(z.number().int().positive().max(MAX_DIM)).max(64).optional(),
   name: z.string().optional(),
   description: z.string().optional(),
   /** Present for Quarry's own models: lets `loadEncoder` run them in TypeScript. */
@@ -74,7 +80,8 @@ export async function openModelFolder(dir: string, overrides: Partial<EncoderCon
   if (!existsSync(dir)) throw new ModelInvalidError(dir, 'model folder not found; expected a folder with model.onnx, tokenizer.json and quarry-encoder.json.');
   if (existsSync(join(dir, MANIFEST_FILE))) {
     try {
-      await openIndexDir(dir, MODEL_FORMAT, [MODEL_FORMAT_VERSION]);
+      // A folder Quarry wrote: everything read below must be listed (so checksummed).
+      await openIndexDir(dir, MODEL_FORMAT, [MODEL_FORMAT_VERSION], { required: ['model.onnx', 'tokenizer.json', ENCODER_CONFIG_FILE] });
     } catch (error) {
       throw new ModelInvalidError(join(dir, MANIFEST_FILE), (error as Error).message, {}, { cause: error });
     }
@@ -96,6 +103,7 @@ export async function openModelFolder(dir: string, overrides: Partial<EncoderCon
       throw new ModelInvalidError(configFile, `is not valid JSON (${(error as Error).message}).`);
     }
   }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelInvalidError(configFile, 'must hold a JSON object of settings.');
   const merged = { ...(raw as Record<string, unknown>), ...stripUndefined(overrides) };
   const parsed = encoderConfigSchema.safeParse(merged);
   if (!parsed.success) {

@@ -36,6 +36,9 @@ export function loadModel2Vec(dir: string, options: ModelEncoderOptions = {}): S
   if (!embT) throw new ModelInvalidError(file, `has no "embeddings" tensor (tensors: ${[...tensors.keys()].join(', ')}).`, { tensor: 'embeddings' });
   if (embT.shape.length !== 2) throw new ModelInvalidError(file, `tensor "embeddings" has shape [${embT.shape.join(', ')}]; expected [rows, dim].`, { tensor: 'embeddings' });
   const [rows, dim] = embT.shape as [number, number];
+  // readSafetensors ties rows*dim to the bytes present; an empty side ([rows, 0]) would let
+  // `rows` alone size the per-row arrays below, so both must be at least 1.
+  if (rows < 1 || dim < 1) throw new ModelInvalidError(file, `tensor "embeddings" has shape [${rows}, ${dim}]; expected at least one row and one dimension.`, { tensor: 'embeddings' });
   const embeddings = tensorToFloat32(embT);
   const vocabSize = tokenizer.vocabSize;
   let mapping: Int32Array;

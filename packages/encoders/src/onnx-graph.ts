@@ -191,7 +191,14 @@ export interface InitializerTensor {
   raw: Uint8Array;
 }
 
-/** The initializers of a model, by name (raw little-endian bytes); external data is read from beside `file`. */
+/** Bytes per element of the initializer types whose raw layout this reader checks. */
+const ELEMENT_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8 };
+
+/**
+ * The initializers of a model, by name (raw little-endian bytes); external data is read from
+ * beside `file`. Dims and data are checked against each other (element count times element
+ * size equals the bytes present), so a caller sizing arrays from `dims` stays within the file.
+ */
 export function readInitializers(bytes: Uint8Array, file = 'model.onnx'): Map<string, InitializerTensor> {
   const model = decodeModel(bytes, file);
   const out = new Map<string, InitializerTensor>();
@@ -199,7 +206,9 @@ export function readInitializers(bytes: Uint8Array, file = 'model.onnx'): Map<st
   const external = new Map<string, Uint8Array>();
   for (const t of (graph?.initializer ?? []) as OnnxTypes.TensorProto[]) {
     const dims = t.dims.map((d) => Number(d));
+    if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ModelInvalidError(file, `initializer "${t.name}" has dims [${dims.join(', ')}]; expected non-negative integers.`, { initializer: t.name });
     let raw: Uint8Array;
+    let typedCount: number | undefined;
     if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
       const info = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
       const location = info['location'];
@@ -212,13 +221,27 @@ export function readInitializers(bytes: Uint8Array, file = 'model.onnx'): Map<st
       const all = external.get(path)!;
       const offset = Number(info['offset'] ?? 0);
       const length = info['length'] !== undefined ? Number(info['length']) : all.length - offset;
-      if (offset + length > all.length) throw new ModelInvalidError(path, `is ${all.length} bytes; initializer "${t.name}" needs bytes ${offset}..${offset + length}.`);
+      if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > all.length) {
+        throw new ModelInvalidError(path, `is ${all.length} bytes; initializer "${t.name}" needs bytes ${info['offset'] ?? 0}..+${info['length'] ?? '(rest)'}.`, { initializer: t.name });
+      }
       raw = all.slice(offset, offset + length);
     } else if (t.rawData && t.rawData.length) raw = t.rawData.slice();
-    else if (t.floatData && t.floatData.length) raw = new Uint8Array(Float32Array.from(t.floatData).buffer);
-    else if (t.int32Data && t.int32Data.length) raw = new Uint8Array(Int32Array.from(t.int32Data).buffer);
-    else if (t.int64Data && t.int64Data.length) raw = new Uint8Array(BigInt64Array.from(t.int64Data.map((v) => BigInt(v.toString()))).buffer);
+    else if (t.floatData && t.floatData.length) [raw, typedCount] = [new Uint8Array(Float32Array.from(t.floatData).buffer), t.floatData.length];
+    else if (t.int32Data && t.int32Data.length) [raw, typedCount] = [new Uint8Array(Int32Array.from(t.int32Data).buffer), t.int32Data.length];
+    else if (t.int64Data && t.int64Data.length) [raw, typedCount] = [new Uint8Array(BigInt64Array.from(t.int64Data.map((v) => BigInt(v.toString()))).buffer), t.int64Data.length];
     else raw = new Uint8Array(0);
+    const size = typedCount === undefined ? ELEMENT_BYTES[t.dataType] : 1;
+    if (size !== undefined) {
+      const have = typedCount ?? raw.length;
+      let count = dims.includes(0) ? 0 : 1;
+      for (const d of dims) {
+        if (count === 0 || count * size > have) break;
+        count *= d;
+      }
+      if (count * size !== have) {
+        throw new ModelInvalidError(file, `initializer "${t.name}" has dims [${dims.join(', ')}] but holds ${have} ${typedCount === undefined ? 'bytes' : 'values'}; the model is damaged.`, { initializer: t.name });
+      }
+    }
     out.set(t.name, { name: t.name, dims, dataType: t.dataType, raw });
   }
   return out;

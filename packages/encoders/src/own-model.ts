@@ -23,6 +23,8 @@ export interface SaveModelOptions {
   name?: string;
   description?: string;
   training?: Record<string, unknown>;
+  /** Replace `dir` even if it holds files that are not a Quarry folder (default: refuse, see core's assertWritableIndexDir). */
+  overwrite?: boolean;
 }
 
 /**
@@ -54,7 +56,7 @@ export async function saveModel(dir: string, model: TrainableModel, options: Sav
     await writeFile(join(tmp, ENCODER_CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
     await copyFile(join(options.tokenizerDir, 'tokenizer.json'), join(tmp, 'tokenizer.json'));
     if (existsSync(join(options.tokenizerDir, 'tokenizer_config.json'))) await copyFile(join(options.tokenizerDir, 'tokenizer_config.json'), join(tmp, 'tokenizer_config.json'));
-  });
+  }, { overwrite: options.overwrite === true });
 }
 
 export type OwnEncoder = StaticEncoder | ContextualEncoder;
@@ -115,8 +117,14 @@ export async function loadEncoder(dir: string, options: LoadEncoderOptions = {})
   const hasOnnx = existsSync(join(dir, 'model.onnx')) || existsSync(join(dir, 'onnx', 'model.onnx'));
   if (!hasOnnx && existsSync(join(dir, 'model.safetensors'))) return loadModel2Vec(dir);
   if (runtime === 'auto' && existsSync(join(dir, ENCODER_CONFIG_FILE))) {
-    const raw = JSON.parse(readFileSync(join(dir, ENCODER_CONFIG_FILE), 'utf8')) as { model?: { type?: unknown } };
-    if (raw.model?.type === 'static') return loadOwnModel(dir, { threads: onnxOptions.threads ?? 1 });
+    const configFile = join(dir, ENCODER_CONFIG_FILE);
+    let raw: { model?: { type?: unknown } } | null;
+    try {
+      raw = JSON.parse(readFileSync(configFile, 'utf8')) as { model?: { type?: unknown } } | null;
+    } catch (error) {
+      throw new ModelInvalidError(configFile, `is not valid JSON (${(error as Error).message}).`);
+    }
+    if (raw?.model?.type === 'static') return loadOwnModel(dir, { threads: onnxOptions.threads ?? 1 });
   }
   const model = await OnnxModel.load(dir, onnxOptions);
   const encoder = await OnnxEncoder.fromModel(model);

@@ -15,38 +15,64 @@ export interface SafetensorsTensor {
 
 const SIZES: Record<SafetensorsDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
-/** Reads every tensor of a `.safetensors` file (8-byte LE header length, JSON header, data). */
+/**
+ * Reads every tensor of a `.safetensors` file (8-byte LE header length, JSON header, data).
+ * Every header claim is checked against the bytes actually present before anything is
+ * copied: shapes are non-negative integers, offsets lie inside the data section, and each
+ * tensor's byte length equals its element count times its dtype size. A file can therefore
+ * never make the reader (or a loader trusting `shape`) allocate more than its own size.
+ */
 export function readSafetensors(file: string, bytes: Uint8Array = readFileSync(file)): { tensors: Map<string, SafetensorsTensor>; metadata: Record<string, string> } {
   if (bytes.length < 8) throw new ModelInvalidError(file, `is ${bytes.length} bytes; a safetensors file starts with an 8-byte header length.`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > bytes.length - 8) throw new ModelInvalidError(file, `header length ${headerLength} runs past the end of the file (${bytes.length} bytes); the file is truncated or not safetensors.`);
-  let header: Record<string, unknown>;
+  const headerLength = view.getBigUint64(0, true);
+  if (headerLength > BigInt(bytes.length - 8)) throw new ModelInvalidError(file, `header length ${headerLength} runs past the end of the file (${bytes.length} bytes); the file is truncated or not safetensors.`);
+  const base = 8 + Number(headerLength);
+  let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, unknown>;
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, base)));
   } catch (error) {
     throw new ModelInvalidError(file, `header is not valid JSON (${(error as Error).message}).`);
   }
-  const base = 8 + headerLength;
+  if (!isRecord(header)) throw new ModelInvalidError(file, 'header is not a JSON object of tensors; the file is not safetensors.');
+  const dataBytes = bytes.length - base;
   const tensors = new Map<string, SafetensorsTensor>();
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(header)) {
     if (name === '__metadata__') {
+      if (value !== null && (!isRecord(value) || Object.values(value).some((v) => typeof v !== 'string'))) {
+        throw new ModelInvalidError(file, 'header "__metadata__" must map names to strings.');
+      }
       metadata = (value ?? {}) as Record<string, string>;
       continue;
     }
-    const info = value as { dtype?: string; shape?: number[]; data_offsets?: [number, number] };
-    const dtype = info.dtype as SafetensorsDtype;
-    if (!(dtype in SIZES)) throw new ModelInvalidError(file, `tensor "${name}" has dtype ${String(info.dtype)}; expected one of ${Object.keys(SIZES).join(', ')}.`);
-    const shape = info.shape ?? [];
-    const [begin, end] = info.data_offsets ?? [0, 0];
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (end - begin !== count * SIZES[dtype] || base + end > bytes.length) {
-      throw new ModelInvalidError(file, `tensor "${name}" (${dtype} [${shape.join(', ')}]) has data offsets [${begin}, ${end}] that do not match its shape or the file size.`);
+    const bad = (what: string) => new ModelInvalidError(file, `tensor "${name}" ${what}; the file is damaged or not safetensors.`, { tensor: name });
+    if (!isRecord(value)) throw bad('is not described by an object {dtype, shape, data_offsets}');
+    const dtype = value['dtype'] as SafetensorsDtype;
+    if (typeof dtype !== 'string' || !Object.hasOwn(SIZES, dtype)) throw new ModelInvalidError(file, `tensor "${name}" has dtype ${String(value['dtype'])}; expected one of ${Object.keys(SIZES).join(', ')}.`, { tensor: name });
+    const shape = value['shape'] ?? [];
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`has shape ${JSON.stringify(shape)}; expected a list of non-negative integers`);
+    const offsets = value['data_offsets'] ?? [0, 0];
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1] || offsets[1] > dataBytes) {
+      throw bad(`has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with 0 <= begin <= end <= ${dataBytes} (the data section's size)`);
     }
-    tensors.set(name, { name, dtype, shape, bytes: bytes.slice(base + begin, base + end) });
+    const [begin, end] = offsets as [number, number];
+    // Element count, stopping as soon as it exceeds what the bytes can hold (no overflow, no huge numbers).
+    let count = (shape as number[]).includes(0) ? 0 : 1;
+    for (const d of shape as number[]) {
+      if (count === 0 || count * SIZES[dtype] > dataBytes) break;
+      count *= d;
+    }
+    if (count * SIZES[dtype] !== end - begin) {
+      throw bad(`(${dtype} [${(shape as number[]).join(', ')}]) has data offsets [${begin}, ${end}] (${end - begin} bytes), which do not match its shape`);
+    }
+    tensors.set(name, { name, dtype, shape: shape as number[], bytes: bytes.slice(base + begin, base + end) });
   }
   return { tensors, metadata };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Converts a tensor to Float32Array (F64/F32/F16/BF16/integers). */
