@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// The `quarry-server` bin is this committed file, not dist/bin.js: npm links a workspace's bins at
+// `npm ci`, before `npm run build` has created dist/, and skips a bin whose file is missing.
+import { existsSync } from 'node:fs';
+
+const bin = new URL('../dist/bin.js', import.meta.url);
+if (!existsSync(bin)) {
+  console.error('quarry-server: @quarry/server is not built (dist/bin.js is missing). In the Quarry repository, run `npm run build` first.');
+  process.exit(1);
+}
+await import(bin.href);
