@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadServerModule } from '../src/commands/serve.js';
 import { cli } from './helpers.js';
@@ -25,7 +28,23 @@ describe('quarry serve', () => {
   it('says how to install the server package when it is missing', async () => {
     await expect(loadServerModule('@quarry/not-installed-server')).rejects.toMatchObject({
       code: 'NOT_FOUND',
-      message: expect.stringMatching(/quarry serve needs the @quarry\/not-installed-server package, which is not installed: npm install @quarry\/not-installed-server/),
+      message: expect.stringMatching(/quarry serve needs the @quarry\/not-installed-server package, which is a separate install: npm install @quarry\/not-installed-server/),
     });
+    // A user project without the server (searched alone, so this repo's own copy is not found).
+    const empty = mkdtempSync(join(tmpdir(), 'quarry-no-server-'));
+    await expect(loadServerModule('@quarry/server', [empty])).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining(': npm install @quarry/server (') });
+  });
+
+  it("loads @quarry/server from the user's project, through its ESM entry", async () => {
+    // A stand-in package installed in a project folder; its CJS entry would throw if it were picked.
+    const project = mkdtempSync(join(tmpdir(), 'quarry-server-project-'));
+    const pkg = join(project, 'node_modules/@quarry/server');
+    mkdirSync(join(pkg, 'dist'), { recursive: true });
+    const exports = { '.': { import: { default: './dist/index.js' }, require: { default: './dist/index.cjs' } }, './package.json': './package.json' };
+    writeFileSync(join(pkg, 'package.json'), JSON.stringify({ name: '@quarry/server', type: 'module', main: './dist/index.cjs', exports }));
+    writeFileSync(join(pkg, 'dist/index.js'), "export const from = 'project esm';\nexport const serveOptions = (v) => v;\nexport async function serve() {}\n");
+    writeFileSync(join(pkg, 'dist/index.cjs'), "throw new Error('the CJS entry was loaded');\n");
+    const server = (await loadServerModule('@quarry/server', [project])) as unknown as { from: string };
+    expect(server.from).toBe('project esm');
   });
 });

@@ -1,3 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, QuarryError, type PluginRegistry } from '@quarry/core';
 import { parseCommandArgs, type OptionSpecs } from '../args.js';
 import type { Command } from './command.js';
@@ -16,23 +20,47 @@ interface ServerModule {
   serve(options: Record<string, unknown> & { signal: AbortSignal; registry: PluginRegistry }): Promise<void>;
 }
 
-/** Loads @quarry/server at run time; the other commands work without it installed. */
-export async function loadServerModule(specifier = '@quarry/server'): Promise<ServerModule> {
-  try {
-    return (await import(specifier)) as ServerModule;
-  } catch (error) {
-    const e = error as NodeJS.ErrnoException;
-    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && e.message.includes(specifier)) {
-      throw new QuarryError('NOT_FOUND', `quarry serve needs the ${specifier} package, which is not installed: npm install ${specifier} (next to @quarry/cli, e.g. npm install -g ${specifier}).`);
-    }
-    throw error;
+/**
+ * Loads @quarry/server at run time; the other commands work without it installed.
+ *
+ * `serve` is a separate install (`npm install @quarry/server`), not a dependency of the CLI:
+ * the server depends on the CLI (its registry, pipelines and config reader), so the reverse
+ * dependency would be a cycle, and most CLI users (eval, index, mine) never need Fastify.
+ * The package is resolved from the user's project (the working directory) first, then next to
+ * the CLI's own install (a global `npm install -g @quarry/cli @quarry/server`), and its ESM entry
+ * is imported, so the server and this CLI share one module graph.
+ */
+export async function loadServerModule(specifier = '@quarry/server', searchFrom: readonly string[] = [process.cwd(), dirname(fileURLToPath(import.meta.url))]): Promise<ServerModule> {
+  const entry = resolveEsmEntry(specifier, searchFrom);
+  if (!entry) {
+    throw new QuarryError(
+      'NOT_FOUND',
+      `quarry serve needs the ${specifier} package, which is a separate install: npm install ${specifier} (in your project, or npm install -g ${specifier} next to a global @quarry/cli).`,
+    );
   }
+  return (await import(pathToFileURL(entry).href)) as ServerModule;
+}
+
+/** The file `import(name)` would load for a package installed under one of `dirs` (its `exports` import entry). */
+function resolveEsmEntry(name: string, dirs: readonly string[]): string | undefined {
+  for (const dir of dirs) {
+    let manifest: string;
+    try {
+      manifest = createRequire(join(dir, 'noop.js')).resolve(`${name}/package.json`);
+    } catch {
+      continue; // not installed there; try the next folder
+    }
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { exports?: { '.'?: { import?: { default?: string } } }; module?: string; main?: string };
+    const file = pkg.exports?.['.']?.import?.default ?? pkg.module ?? pkg.main ?? 'index.js';
+    return join(dirname(manifest), file);
+  }
+  return undefined;
 }
 
 export const serveCommand: Command = {
   name: 'serve',
   usage: 'quarry serve --config pipelines.yaml [--port 8080] [--host 127.0.0.1]',
-  summary: 'Serve pipelines over HTTP (search, batch, metrics) with the playground page; needs @quarry/server.',
+  summary: 'Serve pipelines over HTTP (search, batch, metrics) with the playground page; needs npm install @quarry/server.',
   specs: () => specs,
   async run(argv, { registry, signal }) {
     const { values } = parseCommandArgs(argv, specs);
