@@ -2,6 +2,7 @@ import {
   DuplicateIdError,
   InputError,
   TopK,
+  checkOptions,
   docText,
   throwIfAborted,
   type Doc,
@@ -17,6 +18,7 @@ import { createAnalyzer, type Analyzer, type AnalyzerName } from './analyzer.js'
 import { emptyCsr, mergeCsr, numTermsOf, type Csr } from './csr.js';
 import { PostingsBuffer } from './index-builder.js';
 import { intToByte4 } from './lucene-norms.js';
+import { bm25AddAllOptionsSchema, bm25BuildOptionsSchema, bm25IndexOptionsSchema, bm25LoadOptionsSchema } from './options.js';
 import { luceneAvgdl, luceneIdf, normInverse, normInverseCache, termScore } from './similarity.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
 import { TermDictionary } from './term-dictionary.js';
@@ -142,12 +144,16 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
     if (typeof analyzer === 'string') this.analyzer = createAnalyzer(analyzer);
     else if (analyzer && typeof analyzer.analyze === 'function') this.analyzer = analyzer;
     else throw new InputError('BM25 analyzer must be "english", "simple" or an object with analyze(text): string[].');
+    // After the value checks above (their InputErrors say what the values mean): unknown keys.
+    checkOptions(bm25IndexOptionsSchema, options, 'Bm25Index options');
   }
 
   /** Builds an index over `docs` (any iterable or async iterable). */
   static async build(docs: Iterable<Doc> | AsyncIterable<Doc>, options: Bm25Options & AddAllOptions = {}): Promise<Bm25Index> {
-    const index = new Bm25Index(options);
-    await index.addAll(docs, options);
+    checkOptions(bm25BuildOptionsSchema, options, 'Bm25Index.build options');
+    const { signal, onProgress, total, ...indexOptions } = options;
+    const index = new Bm25Index(indexOptions);
+    await index.addAll(docs, { signal, onProgress, total });
     // Finish the work searches would otherwise do lazily, so the index is ready to serve.
     index.#prepare();
     return index;
@@ -155,6 +161,7 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
 
   /** Reads an index written by `save`. Throws `IndexCorruptError` if any file is damaged. */
   static async load(dir: string, options: LoadOptions = {}): Promise<Bm25Index> {
+    checkOptions(bm25LoadOptionsSchema, options, 'Bm25Index.load options');
     const { snapshot, meta } = await readSnapshot(dir);
     let analyzer: Analyzer | AnalyzerName;
     if (options.analyzer) {
@@ -205,6 +212,7 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
    * skip them with `has(id)` to resume. Returns the number of documents added.
    */
   async addAll(docs: Iterable<Doc> | AsyncIterable<Doc>, options: AddAllOptions = {}): Promise<number> {
+    checkOptions(bm25AddAllOptionsSchema, options, 'Bm25Index.addAll options');
     const { signal, onProgress, total } = options;
     let done = 0;
     const report = () => onProgress?.(total === undefined ? { phase: 'index', done } : { phase: 'index', done, total });

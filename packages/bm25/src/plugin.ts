@@ -1,14 +1,8 @@
-import { InputError, definePlugin, throwIfAborted, z } from '@quarry/core';
+import { InputError, definePlugin, throwIfAborted, type z } from '@quarry/core';
 import { Bm25Index } from './bm25-index.js';
+import { bm25OptionsSchema } from './options.js';
 
-const schema = z
-  .object({
-    k1: z.number().min(0).max(10).default(0.9).describe('term-frequency saturation (Anserini 0.9, Lucene 1.2)'),
-    b: z.number().min(0).max(1).default(0.4).describe('document-length normalisation (Anserini 0.4, Lucene 0.75)'),
-    analyzer: z.enum(['english', 'simple']).default('english').describe("'english': Lucene EnglishAnalyzer (stop words, Porter); 'simple': lowercased words"),
-    lossyNorms: z.boolean().default(true).describe("Lucene's one-byte document lengths (exact Anserini scores); false = exact lengths"),
-  })
-  .strict();
+const schema = bm25OptionsSchema;
 
 export type Bm25PluginOptions = z.output<typeof schema>;
 
