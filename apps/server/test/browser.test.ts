@@ -7,12 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, loadPipelines, loadServerConfig, type ServedPipeline } from '../src/index.js';
 import { configFolder, useTemporaryCache } from './helpers.js';
 
-/** Debian's `chromium` package; CI machines without it skip this file (everything else still runs). */
+/**
+ * Debian's `chromium` package. A developer machine without it skips this file (everything else still
+ * runs); under CI (`CI=true`, set by .ci/run, which installs it) a missing browser fails the run instead,
+ * so CI can never silently stop testing the playground.
+ */
 const CHROMIUM = process.env['QUARRY_CHROMIUM'] ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(`browser test skipped: ${CHROMIUM} not found. Install the Debian package "chromium" (apt-get install chromium) or set QUARRY_CHROMIUM to a Chromium binary to run it.`);
+const install = `Install the Debian package "chromium" (apt-get install chromium) or set QUARRY_CHROMIUM to a Chromium binary`;
+if (!hasChromium && process.env['CI'] === 'true') {
+  throw new Error(`CI=true but the playground browser test has no browser: ${CHROMIUM} not found. ${install}; .ci/run does this itself.`);
 }
+if (!hasChromium) console.warn(`browser test skipped: ${CHROMIUM} not found. ${install} to run it.`);
 const ARTIFACTS = join(__dirname, '../.cache/browser');
 const QUERY = 'vitamin D deficiency is linked to multiple sclerosis';
 
