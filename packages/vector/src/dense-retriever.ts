@@ -3,6 +3,7 @@ import {
   DuplicateIdError,
   IndexCorruptError,
   InputError,
+  checkOptions,
   docText,
   isBlankDoc,
   openIndexDir,
@@ -23,6 +24,7 @@ import {
 import { join } from 'node:path';
 import { dot } from './kernels.js';
 import { loadVectorIndex } from './load.js';
+import { denseFromDocsOptionsSchema, denseRetrieverOptionsSchema, indexDocsOptionsSchema } from './options.js';
 import type { VectorIndex } from './types.js';
 import { checkFilter, checkK, checkPositiveInt } from './validate.js';
 
@@ -67,6 +69,7 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
     if (encoder.dim !== index.dim) throw new DimensionMismatchError(index.dim, encoder.dim, 'encoder (index dimension vs encoder dimension)');
     this.name = options.name ?? 'dense';
     this.batchSize = checkPositiveInt(options.batchSize ?? 64, 'batchSize');
+    checkOptions(denseRetrieverOptionsSchema, options, 'DenseRetriever options');
   }
 
   /** Encodes `docs` into `index` (which may already hold vectors) and returns the retriever. */
@@ -76,8 +79,10 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
     index: VectorIndex,
     options: DenseRetrieverOptions & IndexDocsOptions = {},
   ): Promise<DenseRetriever> {
-    const retriever = new DenseRetriever(encoder, index, options);
-    await retriever.addDocs(docs, options);
+    checkOptions(denseFromDocsOptionsSchema, options, 'DenseRetriever.fromDocs options');
+    const { signal, onProgress, ...retrieverOptions } = options;
+    const retriever = new DenseRetriever(encoder, index, retrieverOptions);
+    await retriever.addDocs(docs, { batchSize: retriever.batchSize, signal, onProgress });
     return retriever;
   }
 
@@ -98,6 +103,7 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
    */
   async addDocs(docs: Iterable<Doc> | AsyncIterable<Doc>, options: IndexDocsOptions = {}): Promise<number> {
     const batchSize = checkPositiveInt(options.batchSize ?? this.batchSize, 'batchSize');
+    checkOptions(indexDocsOptionsSchema, options, 'DenseRetriever.addDocs options');
     const { signal, onProgress } = options;
     const total = lengthOf(docs);
     let done = 0;

@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bytesOf, saveIndexDir, TopK, type Hit, type Matrix } from '@quarry/core';
+import { bytesOf, checkOptions, saveIndexDir, TopK, type Hit, type Matrix } from '@quarry/core';
 import { dot, scoreRows1, scoreRows4 } from './kernels.js';
+import { flatIndexOptionsSchema } from './options.js';
 import { BYTE_ORDER, commonMeta, FLAT_FORMAT, FORMAT_VERSION, openVectorDir, readBinary, readIds } from './stored.js';
 import type { Metric, VectorIndex, VectorInput, VectorSearchOptions } from './types.js';
 import { checkFilter, checkIds, checkK, checkMetric, checkPositiveInt, checkRows, copyRow, countRows, prepareQueries, prepareQuery, rowOf } from './validate.js';
@@ -41,6 +42,7 @@ export class FlatIndex implements VectorIndex {
     this.metric = checkMetric(options.metric ?? 'cosine');
     const capacity = options.capacity ?? 0;
     if (capacity !== 0) checkPositiveInt(capacity, 'capacity');
+    checkOptions(flatIndexOptionsSchema, options, 'FlatIndex options');
     this.#data = new Float32Array(capacity * this.dim);
   }
 

@@ -1,9 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { bytesOf, IndexCorruptError, InputError, safeJoin, saveIndexDir, type Hit, type Matrix } from '@quarry/core';
+import { bytesOf, checkOptions, IndexCorruptError, InputError, safeJoin, saveIndexDir, type Hit, type Matrix } from '@quarry/core';
 import { checkHnswFile, inspectHnswFile } from './hnsw-file.js';
 import { IdMap } from './id-map.js';
 import { HierarchicalNSW } from './native.js';
+import { hnswIndexOptionsSchema } from './options.js';
 import { BYTE_ORDER, commonMeta, FORMAT_VERSION, HNSW_FORMAT, metaInt, openVectorDir, readBinary, readIds } from './stored.js';
 import type { Metric, VectorIndex, VectorInput, VectorSearchOptions } from './types.js';
 import { checkFilter, checkIds, checkK, checkMetric, checkPositiveInt, checkRows, copyRow, countRows, prepareQueries, prepareQuery, rowOf } from './validate.js';
@@ -61,6 +62,7 @@ export class HnswIndex implements VectorIndex {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffff_ffff) throw new InputError(`seed must be an integer in [0, 2^32), got ${seed}.`, { seed });
     this.seed = seed;
     const capacity = checkPositiveInt(options.capacity ?? 1024, 'capacity');
+    checkOptions(hnswIndexOptionsSchema, options, 'HnswIndex options');
     this.#native = new HierarchicalNSW('ip', this.dim);
     this.#native.initIndex(capacity, this.M, this.efConstruction, this.seed, true);
     this.#native.setEf(this.#ef);

@@ -3,3 +3,4 @@ export { FlatIndex, type FlatIndexOptions } from './flat-index.js';
 export { HnswIndex, type HnswIndexOptions } from './hnsw-index.js';
 export { loadVectorIndex } from './load.js';
 export { DenseRetriever, type DenseRetrieverOptions, type IndexDocsOptions } from './dense-retriever.js';
+export { flatIndexOptionsSchema, hnswIndexOptionsSchema, denseRetrieverOptionsSchema, indexDocsOptionsSchema, denseFromDocsOptionsSchema } from './options.js';
