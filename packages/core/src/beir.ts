@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatasetError } from './errors.js';
-import { readJsonLines, readLines } from './lines.js';
+import { DatasetError, DuplicateIdError } from './errors.js';
+import { readJsonLines, readLines, type ReadLinesOptions } from './lines.js';
 import type { Qrels } from './metrics.js';
 import type { Doc, Query } from './types.js';
 
@@ -12,7 +12,8 @@ import type { Doc, Query } from './types.js';
 export interface BeirDataset {
   dir: string;
   corpusFile: string;
-  queriesFile: string;
+  /** Absent when the folder has no queries: indexing and searching need none, evaluation does. */
+  queriesFile?: string;
   /** Split name -> qrels file. */
   qrelsFiles: Record<string, string>;
 }
@@ -20,7 +21,7 @@ export interface BeirDataset {
 export function openBeirDataset(dir: string): BeirDataset {
   if (!existsSync(dir)) throw new DatasetError('DATASET_NOT_FOUND', 'dataset folder not found (expected a BEIR folder with corpus.jsonl, queries.jsonl, qrels/)', dir);
   const corpusFile = findFile(dir, 'corpus.jsonl');
-  const queriesFile = findFile(dir, 'queries.jsonl');
+  const queriesFile = findOptionalFile(dir, 'queries.jsonl');
   const qrelsDir = join(dir, 'qrels');
   const found = new Map<string, string>();
   if (existsSync(qrelsDir)) {
@@ -31,30 +32,49 @@ export function openBeirDataset(dir: string): BeirDataset {
     }
   }
   const qrelsFiles: Record<string, string> = Object.fromEntries([...found].sort(([a], [b]) => (a < b ? -1 : 1)));
-  return { dir, corpusFile, queriesFile, qrelsFiles };
+  return queriesFile ? { dir, corpusFile, queriesFile, qrelsFiles } : { dir, corpusFile, qrelsFiles };
 }
 
 function findFile(dir: string, name: string): string {
+  const file = findOptionalFile(dir, name);
+  if (!file) throw new DatasetError('DATASET_NOT_FOUND', `missing ${name} (or ${name}.gz)`, dir);
+  return file;
+}
+
+function findOptionalFile(dir: string, name: string): string | undefined {
   for (const candidate of [name, `${name}.gz`]) {
     const file = join(dir, candidate);
     if (existsSync(file)) return file;
   }
-  throw new DatasetError('DATASET_NOT_FOUND', `missing ${name} (or ${name}.gz)`, dir);
+  return undefined;
 }
 
-/** Streams the corpus; each line must be `{"_id": string, "title"?: string, "text": string}`. */
-export async function* readCorpus(file: string): AsyncGenerator<Doc> {
-  for await (const [n, obj] of readJsonLines(file)) {
+/** Options of `readCorpus`: see `ReadLinesOptions` for invalid UTF-8. */
+export type ReadCorpusOptions = ReadLinesOptions;
+
+/**
+ * Streams the corpus; each line must be `{"_id": string, "title"?: string, "text": string}`.
+ * Fails (naming file and line) on invalid UTF-8 unless allowed, on an id used twice
+ * (`DuplicateIdError` naming both lines), and on a corpus with no document at all.
+ */
+export async function* readCorpus(file: string, options: ReadCorpusOptions = {}): AsyncGenerator<Doc> {
+  const seen = new Map<string, number>();
+  for await (const [n, obj] of readJsonLines(file, options)) {
     const id = obj['_id'] ?? obj['id'];
     const text = obj['text'];
     if (typeof id !== 'string' && typeof id !== 'number') throw new DatasetError('DATASET_MALFORMED', 'document has no "_id"', file, n);
     if (typeof text !== 'string') throw new DatasetError('DATASET_MALFORMED', `document "${id}" has no string "text"`, file, n);
+    const key = String(id);
+    const first = seen.get(key);
+    if (first !== undefined) throw new DuplicateIdError(key, 'corpus', { file, line: n, firstLine: first });
+    seen.set(key, n);
     const title = obj['title'];
-    const doc: Doc = { id: String(id), text };
+    const doc: Doc = { id: key, text };
     if (typeof title === 'string' && title !== '') doc.title = title;
     if (obj['metadata'] && typeof obj['metadata'] === 'object') doc.meta = obj['metadata'] as Record<string, unknown>;
     yield doc;
   }
+  if (seen.size === 0) throw new DatasetError('DATASET_MALFORMED', 'the corpus holds no documents; add lines of {"_id": "...", "text": "..."} (one JSON object per line)', file);
 }
 
 /** Streams queries; each line must be `{"_id": string, "text": string}`. */
@@ -101,6 +121,7 @@ export async function loadSplit(dataset: BeirDataset, split: string): Promise<{ 
     const known = Object.keys(dataset.qrelsFiles);
     throw new DatasetError('DATASET_NOT_FOUND', `no qrels for split "${split}"; available splits: ${known.join(', ') || '(none)'}`, join(dataset.dir, 'qrels'));
   }
+  if (!dataset.queriesFile) throw new DatasetError('DATASET_NOT_FOUND', `missing queries.jsonl (or queries.jsonl.gz); evaluating split "${split}" needs the queries as well as qrels/${split}.tsv`, dataset.dir);
   const qrels = await readQrels(qrelsFile);
   const queries: Query[] = [];
   for await (const q of readQueries(dataset.queriesFile)) if (qrels.has(q.id)) queries.push(q);

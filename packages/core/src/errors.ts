@@ -17,6 +17,7 @@ export type QuarryErrorCode =
   | 'INDEX_VERSION'
   | 'MODEL_INVALID'
   | 'PATH_ESCAPE'
+  | 'OUTPUT_DIR_REFUSED'
   | 'ABORTED'
   | 'UPSTREAM_FAILED'
   | 'MODEL_MISMATCH';
@@ -84,8 +85,25 @@ export class DimensionMismatchError extends QuarryError {
 }
 
 export class DuplicateIdError extends QuarryError {
-  constructor(readonly id: string, where = 'index') {
-    super('DUPLICATE_ID', `Id "${id}" is already in the ${where}; delete it first or use a unique id.`, { id });
+  /** With `at`, the id repeats in a file: the message names the file and both lines. */
+  constructor(readonly id: string, where = 'index', readonly at?: { file: string; line: number; firstLine: number }) {
+    super(
+      'DUPLICATE_ID',
+      at
+        ? `${at.file}:${at.line}: id "${id}" was already used on line ${at.firstLine}; ids must be unique (remove or rename one of the two lines).`
+        : `Id "${id}" is already in the ${where}; delete it first or use a unique id.`,
+      at ? { id, ...at } : { id },
+    );
+  }
+}
+
+/**
+ * Quarry refused to write an index or model folder at `dir` because that would delete
+ * something that is not a Quarry index (or the dataset being indexed). Nothing was touched.
+ */
+export class OutputDirError extends QuarryError {
+  constructor(readonly dir: string, reason: string) {
+    super('OUTPUT_DIR_REFUSED', `${dir}: refusing to write here: ${reason}`, { dir });
   }
 }
 

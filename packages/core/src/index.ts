@@ -4,10 +4,10 @@ export { MemoryDocStore, docText, isBlankDoc } from './doc-store.js';
 export { TopK } from './top-k.js';
 export { reciprocalRankFusion, weightedScoreFusion, type ScoreNormalization } from './fusion.js';
 export { evaluate, evaluateQuery, parseMetric, trecEvalOrder, type EvaluationResult, type MetricName, type Qrels, type Run } from './metrics.js';
-export { readLines, readJsonLines } from './lines.js';
-export { openBeirDataset, readCorpus, readQueries, readQrels, loadSplit, type BeirDataset } from './beir.js';
+export { readLines, readJsonLines, type ReadLinesOptions } from './lines.js';
+export { openBeirDataset, readCorpus, readQueries, readQrels, loadSplit, type BeirDataset, type ReadCorpusOptions } from './beir.js';
 export { formatTrecRun, readTrecRun } from './trec.js';
-export { MANIFEST_FILE, bytesOf, openIndexDir, readTyped, readTypedFile, safeJoin, saveIndexDir, sha256, writeFileAtomic, type IndexManifest } from './persist.js';
+export { MANIFEST_FILE, assertWritableIndexDir, bytesOf, openIndexDir, readTyped, readTypedFile, safeJoin, saveIndexDir, sha256, writeFileAtomic, type IndexManifest, type OpenIndexOptions, type SaveIndexOptions } from './persist.js';
 export { checkOptions, closestMatch, formatConfigPath, parseConfig, runtimeOptionsShape, z, type ConfigSource } from './schema.js';
 export {
   PluginRegistry,

@@ -4,7 +4,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { MemoryDocStore } from './doc-store.js';
 import { QuarryError, throwIfAborted } from './errors.js';
 import { reciprocalRankFusion, weightedScoreFusion } from './fusion.js';
-import { openIndexDir, safeJoin, saveIndexDir } from './persist.js';
+import { openIndexDir, safeJoin, saveIndexDir, type SaveIndexOptions } from './persist.js';
 import type { Persistable, PluginContext, PluginKind, PluginRegistry } from './registry.js';
 import { parseConfig, z, type ConfigSource } from './schema.js';
 import type { Doc, DocStore, Hit, Query, QueryRewriter, Reranker, Retriever, SearchOptions } from './types.js';
@@ -93,7 +93,7 @@ export class Pipeline implements Retriever {
 
   /** Restores a pipeline written by `save`; stages whose plugin has no `load` are rebuilt from the saved docs. */
   static async load(dir: string, registry: PluginRegistry, context: Omit<PluginContext, 'docs'> = {}): Promise<Pipeline> {
-    const manifest = await openIndexDir(dir, PIPELINE_FORMAT, [PIPELINE_VERSION]);
+    const manifest = await openIndexDir(dir, PIPELINE_FORMAT, [PIPELINE_VERSION], { required: ['docs.jsonl.gz'] });
     const cfg = parsePipelineConfig(manifest.meta['config'], registry);
     const docs = new MemoryDocStore(parseDocs(gunzipSync(await readFile(join(dir, 'docs.jsonl.gz'))).toString('utf8')));
     const ctx: PluginContext = { ...context, docs };
@@ -110,8 +110,11 @@ export class Pipeline implements Retriever {
     return new Pipeline(cfg, docs, retrievers, rewriter, reranker);
   }
 
-  /** Saves the config, the docs and every stage that can persist itself, atomically. */
-  async save(dir: string): Promise<void> {
+  /**
+   * Saves the config, the docs and every stage that can persist itself, atomically.
+   * `dir` must be missing, empty or a saved index (see `assertWritableIndexDir`) unless `overwrite`.
+   */
+  async save(dir: string, options: SaveIndexOptions = {}): Promise<void> {
     const saved: string[] = [];
     await saveIndexDir(dir, { format: PIPELINE_FORMAT, version: PIPELINE_VERSION, meta: { config: this.config, saved } }, async (tmp) => {
       const lines: string[] = [];
@@ -128,7 +131,7 @@ export class Pipeline implements Retriever {
           saved.push(sub);
         }
       }
-    });
+    }, options);
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {

@@ -76,3 +76,50 @@ describe('BEIR dataset I/O', () => {
     expect(back.get('q1')).toEqual([{ id: 'd1', score: 7 }, { id: 'd2', score: 0.1 + 0.2 }]);
   });
 });
+
+describe('strict corpus reading', () => {
+  const drain = async (it: AsyncIterable<unknown>) => {
+    let n = 0;
+    for await (const _ of it) n++;
+    return n;
+  };
+
+  it('fails on bytes that are not UTF-8, naming file and line; replacement is opt-in and counted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quarry-beir-'));
+    const file = join(dir, 'corpus.jsonl');
+    writeFileSync(file, Buffer.concat([Buffer.from('{"_id":"1","text":"ok"}\n{"_id":"2","text":"caf'), Buffer.from([0xe9]), Buffer.from('"}\r\n{"_id":"3","text":"fine"}\n')]));
+    const err = await drain(readCorpus(file)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatasetError);
+    expect((err as DatasetError).message).toMatch(/corpus\.jsonl:2: is not valid UTF-8 \(byte 0xe9 at column 23\)/);
+    const replaced: number[] = [];
+    const docs = [];
+    for await (const d of readCorpus(file, { allowInvalidUtf8: true, onInvalidUtf8: (line) => replaced.push(line) })) docs.push(d);
+    expect(replaced).toEqual([2]);
+    expect(docs.map((d) => d.text)).toEqual(['ok', 'caf\uFFFD', 'fine']);
+    // The same file gzipped, split across reads the same way.
+    writeFileSync(join(dir, 'c.jsonl.gz'), gzipSync(Buffer.concat([Buffer.from('{"_id":"1","text":"a"}\n'), Buffer.from([0xff, 0x0a])])));
+    await expect(drain(readCorpus(join(dir, 'c.jsonl.gz')))).rejects.toThrow(/c\.jsonl\.gz:2: is not valid UTF-8/);
+  });
+
+  it('fails on an empty corpus', async () => {
+    const dir = tmpDataset({ 'corpus.jsonl': '\n\n' });
+    await expect(drain(readCorpus(openBeirDataset(dir).corpusFile))).rejects.toMatchObject({ code: 'DATASET_MALFORMED', message: expect.stringMatching(/corpus\.jsonl: the corpus holds no documents/) });
+  });
+
+  it('names the file and both lines of a duplicate _id', async () => {
+    const dir = tmpDataset({ 'corpus.jsonl': '{"_id":"a","text":"x"}\n{"_id":"b","text":"y"}\n\n{"_id":"a","text":"z"}\n' });
+    await expect(drain(readCorpus(join(dir, 'corpus.jsonl')))).rejects.toMatchObject({
+      code: 'DUPLICATE_ID',
+      message: expect.stringMatching(/corpus\.jsonl:4: id "a" was already used on line 1/),
+      details: { id: 'a', line: 4, firstLine: 1 },
+    });
+  });
+
+  it('opens a folder with only corpus.jsonl; evaluating it says queries are missing', async () => {
+    const dir = tmpDataset({ 'corpus.jsonl': '{"_id":"a","text":"x"}\n', 'qrels/test.tsv': 'q\ta\t1\n' });
+    const ds = openBeirDataset(dir);
+    expect(ds.queriesFile).toBeUndefined();
+    expect(await drain(readCorpus(ds.corpusFile))).toBe(1);
+    await expect(loadSplit(ds, 'test')).rejects.toMatchObject({ code: 'DATASET_NOT_FOUND', message: expect.stringMatching(/missing queries\.jsonl/) });
+  });
+});
