@@ -404,7 +404,7 @@ export class PlaidIndex {
 
   /** Loads a saved index; each binary file is read once into a typed array of its size (no copies). */
   static async load(dir: string): Promise<PlaidIndex> {
-    const manifest = await openIndexDir(dir, PLAID_FORMAT, [PLAID_VERSION]);
+    const manifest = await openIndexDir(dir, PLAID_FORMAT, [PLAID_VERSION], { required: ['centroids.f32', 'codec.f32', 'doc-ids.json', 'doc-offsets.i32', 'codes.i32', 'residuals.u8'] });
     const meta = manifest.meta as PlaidIndexMeta;
     checkNbits(meta.nbits);
     const centroids = readTypedFile(join(dir, 'centroids.f32'), Float32Array);

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError, MANIFEST_FILE, SeededRandom, openIndexDir, saveIndexDir, throwIfAborted } from '@quarry/core';
+import { InputError, MANIFEST_FILE, SeededRandom, assertWritableIndexDir, openIndexDir, saveIndexDir, throwIfAborted } from '@quarry/core';
 import { Adam } from './adam.js';
 import { ContextualModel } from './contextual-model.js';
 import { importOnnx, type WeightPrecision } from './export-onnx.js';
@@ -44,8 +44,10 @@ export interface TrainProgress {
 export interface TrainEncoderOptions {
   /** Training JSONL file(s): {"query","positive","negative_1",...} per line (.gz is fine). */
   data: string | readonly string[];
-  /** Model folder to write when training ends (optional). */
+  /** Model folder to write when training ends (optional): new, empty, or a Quarry folder to replace. */
   out?: string;
+  /** Replace `out` even if it holds files that are not a Quarry folder. */
+  overwrite?: boolean;
   /** Tokenizer folder (tokenizer.json); default: the bundled bert-base-uncased. */
   tokenizer?: string;
   /** Architecture (default 'static'). */
@@ -135,6 +137,9 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<TrainR
   const files = typeof options.data === 'string' ? [options.data] : [...options.data];
   if (files.length === 0) throw new InputError('trainEncoder needs at least one training file (`data`).');
   for (const f of files) if (!existsSync(f)) throw new InputError(`training data ${f} not found.`);
+  // Refuse an unsafe output folder now, not after the training it would throw away.
+  if (options.out) await assertWritableIndexDir(options.out, { overwrite: options.overwrite === true });
+  if (options.checkpointDir) await assertWritableIndexDir(options.checkpointDir);
   const o = {
     model: options.model ?? 'static',
     init: options.init ?? 'ppmi',
@@ -294,6 +299,7 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<TrainR
       maxLength: encoderOptions.maxLength,
       matryoshkaDims: mrlDims,
       training: { ...options.provenance, steps: step, examples, epochs: o.epochs, seed: o.seed, dim: o.dim, batchSize: o.batchSize, negatives: o.negatives, temperature: o.temperature, lr: o.lr, mrlDims },
+      overwrite: options.overwrite === true,
     });
     encoder = await loadOwnModel(options.out);
   } else {
