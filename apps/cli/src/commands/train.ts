@@ -6,7 +6,8 @@ import type { Command } from './command.js';
 
 const specs: OptionSpecs = {
   data: { type: 'string', multiple: true, description: 'training JSONL: {"query","positive","negative_1",...} per line (repeatable; .gz fine; `quarry mine` writes it)', valueName: 'FILE' },
-  out: { type: 'string', description: 'model folder to write (ONNX + tokenizer + config)', valueName: 'DIR' },
+  out: { type: 'string', description: 'model folder to write (ONNX + tokenizer + config): new, empty, or a Quarry model to replace', valueName: 'DIR' },
+  overwrite: { type: 'boolean', description: 'replace --out even if it holds files that are not a Quarry folder (they are deleted)' },
   model: { type: 'string', default: 'static', description: "'static' (default) or 'contextual'", valueName: 'KIND' },
   init: { type: 'string', description: "'ppmi' (default), 'random', or a model folder to continue from", valueName: 'INIT' },
   dims: { type: 'string', default: '256', description: 'embedding width (default 256)', valueName: 'N' },
@@ -51,6 +52,7 @@ export const trainCommand: Command = {
     const result = await trainEncoder({
       data,
       out: String(values['out']),
+      overwrite: values['overwrite'] === true,
       model,
       dim: intOption(values, 'dims', 256),
       ...(mrl ? { mrlDims: mrl } : {}),
