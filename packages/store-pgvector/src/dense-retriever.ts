@@ -16,6 +16,7 @@ import {
   type Retriever,
   type SearchOptions,
 } from '@quarry/core';
+import { CollectionMismatchError } from './errors.js';
 import type { MetaFilter } from './filter.js';
 import { decodeVectorBinary } from './sql.js';
 import type { PgVectorStore } from './store.js';
@@ -51,6 +52,24 @@ export interface AddDocsOptions {
   onProgress?: ProgressCallback;
 }
 
+export interface SyncOptions extends AddDocsOptions {
+  /**
+   * The collection's name. A store remembers the collection it holds (name, corpus
+   * fingerprint, size); syncing another one into it is refused unless `replace` is set.
+   */
+  collection?: string;
+  /** Replace whatever collection the store holds with these documents (its other rows are deleted). */
+  replace?: boolean;
+}
+
+/** What a store records about the collection it holds (setting `collection`). */
+export interface StoredCollection {
+  name: string | null;
+  /** `corpusFingerprint` of the collection's ids. */
+  fingerprint: string;
+  documents: number;
+}
+
 export interface SyncResult {
   /** Documents encoded and written. */
   loaded: number;
@@ -68,6 +87,25 @@ export function docHash(doc: Doc): string {
     .update(JSON.stringify(doc.meta ?? {}))
     .digest('hex')
     .slice(0, 32);
+}
+
+/** Fingerprint of a corpus: its document ids, in any order (content changes are updates, not another corpus). */
+export function corpusFingerprint(ids: Iterable<string>): string {
+  const hash = createHash('sha256');
+  for (const id of [...ids].sort()) hash.update(id).update('\u0000');
+  return hash.digest('hex').slice(0, 32);
+}
+
+/**
+ * The table prefix of a named collection: `<table>_<name>`, the name lowercased with other
+ * characters as `_`, cut (with a hash suffix) to stay a valid 40-character prefix.
+ */
+export function collectionTable(table: string, collection: string): string {
+  const slug = collection.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'collection';
+  const room = 40 - table.length - 1;
+  if (room < 10) throw new InputError(`Table prefix "${table}" is too long to add a collection name; use a prefix of at most 29 characters.`);
+  const name = slug.length <= room ? slug : `${slug.slice(0, room - 9)}_${createHash('sha256').update(collection).digest('hex').slice(0, 8)}`;
+  return `${table}_${name}`;
 }
 
 const PROBE = ['Quarry encoder fingerprint: the quick brown fox jumps over the lazy dog.', 'p53 mutations and cancer risk'];
@@ -110,8 +148,13 @@ export class PgDenseRetriever implements Retriever, DocScorer, Persistable {
    * skipped (so re-running a load that died half way only encodes what is missing),
    * changed and new ones are encoded and upserted, and rows of ids not in `docs` are
    * deleted. Returns the counts.
+   *
+   * The store records the collection it holds (`options.collection` and the fingerprint of
+   * its ids). Syncing another collection (another name, or without names another set of
+   * ids) into a store that has rows is refused with `CollectionMismatchError` before
+   * anything is written, unless `replace: true`; so one corpus never silently deletes another.
    */
-  async sync(docs: Iterable<Doc> | AsyncIterable<Doc>, options: AddDocsOptions = {}): Promise<SyncResult> {
+  async sync(docs: Iterable<Doc> | AsyncIterable<Doc>, options: SyncOptions = {}): Promise<SyncResult> {
     const stored = new Map<string, string | null>();
     for await (const e of this.store.entries()) stored.set(e.id, e.hash);
     throwIfAborted(options.signal, 'dense indexing');
@@ -126,9 +169,33 @@ export class PgDenseRetriever implements Retriever, DocScorer, Persistable {
       else todo.push(doc);
     }
     const stale = [...stored.keys()].filter((id) => !seen.has(id));
+    const collection: StoredCollection = { name: options.collection ?? null, fingerprint: corpusFingerprint(seen), documents: seen.size };
+    if (stored.size > 0 && !options.replace) this.#checkCollection((await this.store.getSetting('collection')) as StoredCollection | undefined, collection, stored.size, stale.length);
+    // Recorded before writing, so a load that dies half way resumes as the same collection.
+    await this.store.setSetting('collection', collection);
     const removed = stale.length ? await this.store.delete(stale) : 0;
     const loaded = await this.addDocs(todo, options);
     return { loaded, skipped, removed };
+  }
+
+  #checkCollection(recorded: StoredCollection | undefined, incoming: StoredCollection, storedRows: number, removing: number): void {
+    const label = `${this.store.names.schema}.${this.store.names.table}`;
+    const describe = (c: StoredCollection) => `${c.name === null ? 'an unnamed collection' : `collection "${c.name}"`} (${c.documents} documents)`;
+    let why: string | undefined;
+    if (!recorded) {
+      // Rows written before collections were recorded (or by addDocs): refuse only what would delete them.
+      if (removing > 0) why = `it holds ${storedRows} documents, ${removing} of which are not in these ${incoming.documents}`;
+    } else if (recorded.name !== null && incoming.name !== null) {
+      if (recorded.name !== incoming.name) why = `it holds ${describe(recorded)}, not "${incoming.name}"`;
+    } else if (recorded.fingerprint !== incoming.fingerprint) {
+      why = `it holds ${describe(recorded)} and these ${incoming.documents} documents are another corpus (other ids; ${removing} stored rows would be deleted)`;
+    }
+    if (!why) return;
+    throw new CollectionMismatchError(
+      label,
+      { name: recorded?.name ?? null, documents: storedRows },
+      `Refusing to sync into store ${label}: ${why}. Pass replace: true (--store-replace) to replace it, or give this corpus its own collection (collection option, --store-collection NAME, or another table).`,
+    );
   }
 
   /**

@@ -14,6 +14,20 @@ export class StoreError extends QuarryError {
 export class StoreTimeoutError extends StoreError {}
 
 /**
+ * A sync would put another corpus into a store that holds a collection: its rows would be
+ * deleted. Pass `replace: true` (`--store-replace`) to replace it, or use another collection name.
+ */
+export class CollectionMismatchError extends QuarryError {
+  constructor(
+    readonly table: string,
+    readonly stored: { name: string | null; documents: number },
+    message: string,
+  ) {
+    super('INPUT_INVALID', message, { table, stored });
+  }
+}
+
+/**
  * The tables were written by another version of this package's schema: newer than this
  * package knows (upgrade the package), or older with `migrate: false` (run `migrate()`).
  */

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { IndexCorruptError, InputError, definePlugin, openIndexDir, throwIfAborted, z, type Encoder } from '@quarry/core';
 import { MatryoshkaEncoder, bundledModelDir, loadEncoder } from '@quarry/encoders';
-import { DENSE_POINTER_FORMAT, DENSE_POINTER_VERSION, PgDenseRetriever, encoderFingerprint } from './dense-retriever.js';
+import { DENSE_POINTER_FORMAT, DENSE_POINTER_VERSION, PgDenseRetriever, collectionTable, encoderFingerprint } from './dense-retriever.js';
 import { PgVectorStore } from './store.js';
 
 const postgresUrl = z
@@ -28,6 +28,8 @@ const schema = z
   .object({
     url: postgresUrl.describe('Postgres URL, postgres://user@host:port/db (password via PGPASSWORD or ~/.pgpass)'),
     table: z.string().default('quarry_dense').describe('table-name prefix of the store (<table>_docs, ...)'),
+    collection: z.string().min(1).optional().describe("the corpus's name: its vectors go to tables <table>_<collection>_*, so corpora live side by side"),
+    replace: z.boolean().default(false).describe('replace the collection the store holds with this corpus instead of failing'),
     schema: z.string().default('public').describe('Postgres schema'),
     reset: z.boolean().default(false).describe('clear a store that holds vectors from another encoder instead of failing'),
     encoder: z.string().min(1).optional().describe('model folder; default: the bundled scifact-static model'),
@@ -53,11 +55,16 @@ async function encoderFor(options: DensePgPluginOptions): Promise<Encoder> {
   return options.dim === undefined || options.dim === encoder.dim ? encoder : new MatryoshkaEncoder(encoder, options.dim);
 }
 
+/** The store's table prefix: one per collection when the collection is named. */
+function storeTable(options: DensePgPluginOptions): string {
+  return options.collection === undefined ? options.table : collectionTable(options.table, options.collection);
+}
+
 function openStore(options: DensePgPluginOptions, dim: number, signal: AbortSignal | undefined): Promise<PgVectorStore> {
   return PgVectorStore.open({
     url: options.url,
     schema: options.schema,
-    table: options.table,
+    table: storeTable(options),
     dim,
     metric: 'cosine',
     mode: 'dense',
@@ -96,7 +103,7 @@ export const densePgPlugin = definePlugin({
       if (recorded !== undefined && recorded !== fingerprint && (await store.count()) > 0) {
         if (!options.reset) {
           throw new InputError(
-            `Store ${options.schema}.${options.table} holds vectors from another encoder. Pass --store-reset (option reset: true) to clear it, or --store-table NAME to use another table.`,
+            `Store ${options.schema}.${storeTable(options)} holds vectors from another encoder. Pass --store-reset (option reset: true) to clear it, or --store-table NAME to use another table.`,
             { table: options.table },
           );
         }
@@ -106,6 +113,8 @@ export const densePgPlugin = definePlugin({
       const retriever = retrieverFor(encoder, store, options);
       await retriever.sync(context.docs, {
         batchSize: options.batchSize,
+        replace: options.replace,
+        ...(options.collection !== undefined ? { collection: options.collection } : {}),
         ...(context.signal ? { signal: context.signal } : {}),
         ...(context.onProgress ? { onProgress: context.onProgress } : {}),
       });
@@ -141,6 +150,8 @@ export const densePgPlugin = definePlugin({
     { flag: 'store', option: 'url', type: 'string', description: 'Postgres URL: keep dense vectors in Postgres + pgvector (postgres://user@host:port/db)' },
     { flag: 'store-table', option: 'table', type: 'string', description: 'table-name prefix in Postgres (default quarry_dense)' },
     { flag: 'store-reset', option: 'reset', type: 'boolean', description: 'clear a Postgres store built with another encoder' },
+    { flag: 'store-collection', option: 'collection', type: 'string', description: "the corpus's name; each collection gets its own tables (quarry sets it to the dataset folder's name)" },
+    { flag: 'store-replace', option: 'replace', type: 'boolean', description: 'replace the collection a Postgres store holds with this corpus (its rows are deleted)' },
     { flag: 'encoder', option: 'encoder', type: 'string', description: 'encoder model folder (default: bundled scifact-static)' },
     { flag: 'dim', option: 'dim', type: 'number', description: 'Matryoshka prefix dimension' },
     { flag: 'dense-index', option: 'index', type: 'string', description: "dense index: 'flat' (exact) or 'hnsw'" },
