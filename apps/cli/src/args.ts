@@ -6,7 +6,9 @@ export type OptionSpecs = Record<string, OptionSpec>;
 
 /** Options every plugin adds to index/search/eval through its `cliOptions`. */
 export function pluginOptions(registry: PluginRegistry): OptionSpecs {
-  const specs: OptionSpecs = {};
+  const specs: OptionSpecs = {
+    plugin: { type: 'string', multiple: true, description: 'allow this installed third-party plugin package (repeatable; also QUARRY_PLUGINS=a,b)', valueName: 'PACKAGE' },
+  };
   for (const plugin of registry.list()) {
     for (const opt of plugin.cliOptions ?? []) {
       specs[opt.flag] = { type: opt.type === 'boolean' ? 'boolean' : 'string', description: `${opt.description} (${plugin.kind} plugin "${plugin.name}")`, valueName: opt.type === 'boolean' ? undefined : opt.type.toUpperCase() };

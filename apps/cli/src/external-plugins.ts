@@ -1,11 +1,14 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ConfigError, type Plugin, type PluginKind, type PluginRegistry } from '@quarry/core';
 
 const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 const KINDS: readonly PluginKind[] = ['retriever', 'reranker', 'rewriter'];
+
+/** Environment variable listing the third-party plugin packages a run may import (comma-separated). */
+export const PLUGINS_ENV = 'QUARRY_PLUGINS';
 
 interface StageLike {
   plugin: string;
@@ -16,27 +19,63 @@ interface ConfigLike {
   reranker?: StageLike;
 }
 
+export interface ExternalPluginOptions {
+  /**
+   * Package names the user allowed (the CLI's `--plugin NAME`), on top of those in
+   * QUARRY_PLUGINS. A stage naming any other non-built-in plugin imports nothing.
+   */
+  allow?: readonly string[];
+  /** Where QUARRY_PLUGINS is read from (default process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
 /**
- * Third-party plugins: a pipeline stage may name an installed npm package instead of a
- * built-in plugin. The package is resolved from the pipeline file's folder, the working
- * directory, then the CLI's own install (so `npm install quarry-plugin-x` next to the CLI
- * works), imported, and the one plugin of the stage's kind it exports is registered under
- * the package's name. Built-in names always win.
+ * The allowed third-party plugin packages: `--plugin` values (a string or the list of a
+ * repeated flag, each may be comma-separated) plus QUARRY_PLUGINS. Every name must be an
+ * npm package name; Node built-ins (`os`, `fs`...) and file paths are refused.
  */
-export async function registerExternalPlugins(config: ConfigLike, registry: PluginRegistry, searchFrom: readonly string[] = []): Promise<void> {
+export function allowedPlugins(flag: unknown, env: Readonly<Record<string, string | undefined>> = process.env): string[] {
+  const given = [...(Array.isArray(flag) ? flag : flag === undefined ? [] : [flag]), env[PLUGINS_ENV] ?? ''];
+  const names = given.flatMap((v) => String(v).split(',')).map((n) => n.trim()).filter(Boolean);
+  for (const name of names) checkPackageName(name, `--plugin / ${PLUGINS_ENV}`);
+  return [...new Set(names)];
+}
+
+/**
+ * Third-party plugins: a pipeline stage may name an npm package instead of a built-in
+ * plugin, but only a package the user allowed (`--plugin NAME` or QUARRY_PLUGINS). Pipeline
+ * files and saved indexes are data, so what they name is never imported on their say-so,
+ * and never from their own folder: an allowed package resolves from the working directory
+ * (the user's project) or the CLI's own install. Node built-in names and file paths are
+ * refused. The one plugin of the stage's kind the package exports is registered under the
+ * package's name. Built-in names always win.
+ */
+export async function registerExternalPlugins(config: ConfigLike, registry: PluginRegistry, options: ExternalPluginOptions = {}): Promise<void> {
   const stages: [PluginKind, StageLike][] = [
     ...config.retrievers.map((s) => ['retriever', s] as [PluginKind, StageLike]),
     ...(config.rewriter ? [['rewriter', config.rewriter] as [PluginKind, StageLike]] : []),
     ...(config.reranker ? [['reranker', config.reranker] as [PluginKind, StageLike]] : []),
   ];
+  let allowed: string[] | undefined;
   for (const [kind, stage] of stages) {
     const name = stage.plugin;
-    if (registry.has(kind, name) || !PACKAGE_NAME.test(name)) continue;
-    const file = resolvePackage(name, [...searchFrom, process.cwd(), dirname(fileURLToPath(import.meta.url))]);
+    if (typeof name !== 'string' || registry.has(kind, name)) continue;
+    // Any other non-package name is left to the registry, which reports it as an unknown plugin.
+    if (!PACKAGE_NAME.test(name) && !isBuiltin(name) && !looksLikePath(name)) continue;
+    checkPackageName(name, `${kind} stage`);
+    allowed ??= allowedPlugins(options.allow ?? [], options.env ?? process.env);
+    if (!allowed.includes(name)) {
+      throw new ConfigError(
+        `Plugin "${name}" is not a built-in ${kind} plugin (${registry.names(kind).join(', ')}) nor an allowed third-party package. ` +
+          `Third-party plugins run code, so a pipeline file or index cannot load one on its own: if you trust the package, install it in your project ` +
+          `(npm install ${name}) and allow it with --plugin ${name} or ${PLUGINS_ENV}=${name}.`,
+        [{ path: 'plugin', message: `"${name}" is not allowed` }],
+      );
+    }
+    const file = resolvePackage(name, [process.cwd(), dirname(fileURLToPath(import.meta.url))]);
     if (!file) {
       throw new ConfigError(
-        `Plugin "${name}" is not a built-in ${kind} plugin (${registry.names(kind).join(', ')}) nor an installed package; ` +
-          `install it next to the pipeline file or the CLI (npm install ${name}).`,
+        `Plugin "${name}" is allowed but not installed in the working directory's project nor next to the CLI; install it there (npm install ${name}).`,
       );
     }
     let mod: Record<string, unknown>;
@@ -53,11 +92,29 @@ export async function registerExternalPlugins(config: ConfigLike, registry: Plug
   }
 }
 
+/** Refuses what must never be imported as a plugin: Node built-ins and anything but a bare package name. */
+function checkPackageName(name: string, where: string): void {
+  if (isBuiltin(name)) {
+    throw new ConfigError(`Plugin "${name}" (${where}) is a Node.js built-in module, not a Quarry plugin package; name a built-in Quarry plugin or an npm package.`);
+  }
+  if (!PACKAGE_NAME.test(name)) {
+    throw new ConfigError(
+      `Plugin "${name}" (${where}) is not a plugin name nor an npm package name; file paths are not accepted (install the plugin as a package and name the package).`,
+    );
+  }
+}
+
+function looksLikePath(name: string): boolean {
+  return /^[./~]|^[A-Za-z]:|[\\/]/.test(name);
+}
+
 function resolvePackage(name: string, dirs: readonly string[]): string | undefined {
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     try {
-      return createRequire(join(dir, 'noop.js')).resolve(name);
+      const file = createRequire(join(dir, 'noop.js')).resolve(name);
+      // A bare name that resolves to a built-in would be re-read as a file path below.
+      if (!isBuiltin(file)) return file;
     } catch {
       // not installed there; try the next folder
     }

@@ -4,5 +4,5 @@ export { defaultRegistry, bundledPlugins } from './plugins.js';
 export { runEvaluation, REPORTED_METRICS, type EvalReport } from './evaluation.js';
 export { buildOrLoadPipeline, cacheRoot, pipelineCacheKey } from './cache.js';
 export { bundledDataset } from './commands/demo.js';
-export { registerExternalPlugins } from './external-plugins.js';
+export { registerExternalPlugins, allowedPlugins, PLUGINS_ENV, type ExternalPluginOptions } from './external-plugins.js';
 export { readConfigFile } from './config-file.js';

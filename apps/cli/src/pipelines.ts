@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, extname, resolve } from 'node:path';
+import { extname } from 'node:path';
 import { ConfigError, parsePipelineConfig, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
 import { parse as parseYaml } from 'yaml';
-import { registerExternalPlugins } from './external-plugins.js';
+import { allowedPlugins, registerExternalPlugins } from './external-plugins.js';
 import { routeToStore } from './store-flag.js';
 
 /** Pipelines available by name. Each is a plain config, the same a user could write to a file. */
@@ -95,11 +95,9 @@ export function availablePipelines(registry: PluginRegistry): string[] {
  */
 export async function resolvePipeline(spec: string, registry: PluginRegistry, flags: Record<string, unknown> = {}): Promise<PipelineConfig> {
   let raw: unknown;
-  let fileDir: string | undefined;
   if (builtinPipelines[spec]) raw = structuredClone(builtinPipelines[spec]);
   else if (existsSync(spec)) {
     const text = readFileSync(spec, 'utf8');
-    fileDir = dirname(resolve(spec));
     try {
       raw = ['.yaml', '.yml'].includes(extname(spec)) ? parseYaml(text) : JSON.parse(text);
     } catch (error) {
@@ -109,7 +107,8 @@ export async function resolvePipeline(spec: string, registry: PluginRegistry, fl
     throw new ConfigError(`Unknown pipeline "${spec}". Use one of: ${availablePipelines(registry).join(', ')}, or the path of a JSON/YAML pipeline file.`);
   }
   const config = parsePipelineConfig(raw);
-  await registerExternalPlugins(config, registry, fileDir ? [fileDir] : []);
+  // Only plugins the user allowed (--plugin / QUARRY_PLUGINS), never resolved from the pipeline file's folder.
+  await registerExternalPlugins(config, registry, { allow: allowedPlugins(flags['plugin']) });
   routeToStore(config, flags);
   applyPluginFlags(config, registry, flags);
   return parsePipelineConfig(config, registry);

@@ -1,8 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import {
   ConfigError,
-  MANIFEST_FILE,
   Pipeline,
   QuarryError,
   openBeirDataset,
@@ -52,9 +50,9 @@ export async function loadPipelines(config: ServerConfig, registry: PluginRegist
 async function loadOne(name: string, source: PipelineSource, baseDir: string, registry: PluginRegistry, options: LoadOptions): Promise<ServedPipeline> {
   const started = performance.now();
   if (source.kind === 'index') {
-    const saved = savedConfig(source.indexDir);
-    if (saved) await registerExternalPlugins(saved, registry, [source.indexDir, baseDir]);
-    const pipeline = await Pipeline.load(source.indexDir, registry, { signal: options.signal, onProgress: options.onProgress });
+    // Third-party plugins: only those allowed in QUARRY_PLUGINS, registered after the manifest is verified.
+    const beforeStages = (saved: PipelineConfig) => registerExternalPlugins(saved, registry);
+    const pipeline = await Pipeline.load(source.indexDir, registry, { signal: options.signal, onProgress: options.onProgress }, { beforeStages });
     return { name, pipeline, source: { kind: 'index', index: source.index }, description: source.description ?? pipeline.config.description, loadSeconds: (performance.now() - started) / 1000, cached: true };
   }
   let config: PipelineConfig;
@@ -65,7 +63,7 @@ async function loadOne(name: string, source: PipelineSource, baseDir: string, re
     config = await resolvePipeline(source.pipelineFile ?? source.pipeline, registry);
   } else {
     const raw = parsePipelineConfig({ name, ...source.pipeline });
-    await registerExternalPlugins(raw, registry, [baseDir]);
+    await registerExternalPlugins(raw, registry);
     config = parsePipelineConfig(raw, registry);
   }
   const { pipeline, cached } = await buildOrLoadPipeline(openBeirDataset(source.datasetDir), config, registry, {
@@ -81,17 +79,6 @@ async function loadOne(name: string, source: PipelineSource, baseDir: string, re
     loadSeconds: (performance.now() - started) / 1000,
     cached,
   };
-}
-
-/** The pipeline config in a saved index's manifest, to find third-party plugins before loading. */
-function savedConfig(dir: string): PipelineConfig | undefined {
-  const file = join(dir, MANIFEST_FILE);
-  if (!existsSync(file)) return undefined; // Pipeline.load reports the missing index
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { meta?: { config?: PipelineConfig } }).meta?.config;
-  } catch {
-    return undefined; // Pipeline.load reports the damage
-  }
 }
 
 function withPipelineName(name: string, error: unknown): unknown {

@@ -64,6 +64,14 @@ export function parsePipelineConfig(value: unknown, registry?: PluginRegistry, s
 const PIPELINE_FORMAT = 'quarry-pipeline';
 const PIPELINE_VERSION = 1;
 
+export interface PipelineLoadHooks {
+  /**
+   * Called once the index's manifest and checksums are verified, before any stage is
+   * created; e.g. to register the third-party plugins its config names.
+   */
+  beforeStages?(config: PipelineConfig): Promise<void> | void;
+}
+
 /** A composed pipeline; itself a `Retriever`, so pipelines nest. */
 export class Pipeline implements Retriever {
   readonly name: string;
@@ -92,8 +100,9 @@ export class Pipeline implements Retriever {
   }
 
   /** Restores a pipeline written by `save`; stages whose plugin has no `load` are rebuilt from the saved docs. */
-  static async load(dir: string, registry: PluginRegistry, context: Omit<PluginContext, 'docs'> = {}): Promise<Pipeline> {
+  static async load(dir: string, registry: PluginRegistry, context: Omit<PluginContext, 'docs'> = {}, hooks: PipelineLoadHooks = {}): Promise<Pipeline> {
     const manifest = await openIndexDir(dir, PIPELINE_FORMAT, [PIPELINE_VERSION], { required: ['docs.jsonl.gz'] });
+    await hooks.beforeStages?.(parsePipelineConfig(manifest.meta['config']));
     const cfg = parsePipelineConfig(manifest.meta['config'], registry);
     const docs = new MemoryDocStore(parseDocs(gunzipSync(await readFile(join(dir, 'docs.jsonl.gz'))).toString('utf8')));
     const ctx: PluginContext = { ...context, docs };

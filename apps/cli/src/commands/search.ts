@@ -1,9 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ConfigError, MANIFEST_FILE, Pipeline, openBeirDataset, type PipelineConfig } from '@quarry/core';
+import { ConfigError, Pipeline, openBeirDataset, type PipelineConfig } from '@quarry/core';
 import { intOption, parseCommandArgs, pluginOptions, type OptionSpecs } from '../args.js';
 import { buildOrLoadPipeline } from '../cache.js';
-import { registerExternalPlugins } from '../external-plugins.js';
+import { allowedPlugins, registerExternalPlugins } from '../external-plugins.js';
 import { resolvePipeline } from '../pipelines.js';
 import { progressBar } from '../progress.js';
 import type { Command } from './command.js';
@@ -34,9 +32,10 @@ export const searchCommand: Command = {
     let pipeline: Pipeline;
     if (values['index']) {
       const dir = String(values['index']);
-      const saved = savedConfig(dir);
-      if (saved) await registerExternalPlugins(saved, registry, [dir]);
-      pipeline = await Pipeline.load(dir, registry, { signal });
+      // Third-party plugins the saved config names are registered only after the manifest and
+      // checksums are verified, and only if allowed (--plugin / QUARRY_PLUGINS); never from the index folder.
+      const beforeStages = (saved: PipelineConfig) => registerExternalPlugins(saved, registry, { allow: allowedPlugins(values['plugin']) });
+      pipeline = await Pipeline.load(dir, registry, { signal }, { beforeStages });
     } else {
       const config = await resolvePipeline(String(values['pipeline']), registry, values);
       pipeline = (await buildOrLoadPipeline(openBeirDataset(String(values['dataset'])), config, registry, { useCache: !values['no-cache'], onProgress: bar, signal })).pipeline;
@@ -60,17 +59,6 @@ export const searchCommand: Command = {
     if (hits.length === 0) out('(no hits)');
   },
 };
-
-/** The pipeline config stored in a saved index's manifest (to find third-party plugins before loading). */
-function savedConfig(dir: string): PipelineConfig | undefined {
-  const file = join(dir, MANIFEST_FILE);
-  if (!existsSync(file)) return undefined; // Pipeline.load reports the missing index
-  try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { meta?: { config?: PipelineConfig } }).meta?.config;
-  } catch {
-    return undefined; // Pipeline.load reports the damage
-  }
-}
 
 /** Explain entries with the same value in every hit. */
 function explainShared(hits: readonly { explain?: Record<string, unknown> }[]): Record<string, unknown> {
