@@ -1,3 +1,4 @@
+import { basename, resolve } from 'node:path';
 import { ConfigError, type PipelineConfig } from '@quarry/core';
 
 /** Retriever plugins whose vectors `--store` moves into Postgres, and the plugin that does it. */
@@ -18,6 +19,8 @@ export function routeToStore(config: PipelineConfig, flags: Record<string, unkno
       stage.plugin = variant;
       routed++;
     }
+    // One store per corpus: the dataset folder's name keys its tables (--store-collection overrides).
+    if (stage.plugin === 'dense-pg' && typeof flags['dataset'] === 'string' && stage.options['collection'] === undefined) stage.options['collection'] = basename(resolve(flags['dataset']));
   }
   if (routed === 0 && !config.retrievers.some((s) => Object.values(STORE_VARIANTS).includes(s.plugin))) {
     throw new ConfigError(`--store keeps dense vectors in Postgres, but pipeline "${config.name}" has no dense retriever (${config.retrievers.map((s) => s.plugin).join(', ')}).`);

@@ -40,7 +40,7 @@ export const demoCommand: Command = {
     const datasetDir = (values['dataset'] as string | undefined) ?? bundledDataset();
     const names = values['pipelines'] ? String(values['pipelines']).split(',') : availablePipelines(registry);
     const splits = String(values['splits']).split(',');
-    const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
+    const bar = progressBar(!values['quiet']);
     const reports = [];
     for (const name of names) {
       const config = await resolvePipeline(name, registry);

@@ -28,7 +28,7 @@ export const evalCommand: Command = {
     const { values } = parseCommandArgs(argv, this.specs(registry), registry);
     if (!values['dataset']) throw new ConfigError('quarry eval needs --dataset DIR (a BEIR-layout folder). See --help.');
     const config = await resolvePipeline(String(values['pipeline']), registry, values);
-    const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
+    const bar = progressBar(!values['quiet']);
     const report = await runEvaluation({
       datasetDir: String(values['dataset']),
       split: String(values['split']),

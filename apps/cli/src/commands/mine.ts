@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { ConfigError, loadSplit, openBeirDataset, readQrels, type Pipeline, type Retriever } from '@quarry/core';
+import { existsSync, writeFileSync } from 'node:fs';
+import { ConfigError, InputError, loadSplit, openBeirDataset, readQrels, type Pipeline, type Retriever } from '@quarry/core';
 import { FalseNegativeOracle, OUTPUT_FORMATS, histogramSvg, mineToFile, type MiningOptionsInput, type OutputFormat, type Teacher } from '@quarry/mining';
 import { parseCommandArgs, pluginOptions, type OptionSpecs } from '../args.js';
 import { buildOrLoadPipeline } from '../cache.js';
@@ -19,6 +19,7 @@ const specs: OptionSpecs = {
   perc: num('perc-pos: keep negatives scoring < positive * perc (default 0.95)'),
   margin: num('margin-pos: keep negatives scoring < positive - margin (default 0.05)'),
   'abs-threshold': num('abs: drop candidates scoring above this (default 0.7)'),
+  normalize: { type: 'string', description: 'scale abs/margin-pos/perc-pos compare on: none | minmax-per-query (needed for abs/margin-pos with bm25)', valueName: 'N' },
   shift: num('shifted: skip the first N candidates (default 10)', 'N'),
   'range-min': num('skip the first N non-positive candidates', 'N'),
   'range-max': num('consider candidates up to rank N', 'N'),
@@ -31,6 +32,8 @@ const specs: OptionSpecs = {
   depth: num('candidates fetched per teacher and query (default 100)', 'N'),
   seed: num('random seed (default 42)', 'N'),
   format: { type: 'string', default: 'n-tuple-scores', description: `output layout: ${OUTPUT_FORMATS.join(' | ')}`, valueName: 'F' },
+  pad: { type: 'boolean', description: 'n-tuple formats: pad queries short of negatives by repeating theirs (default: drop them)' },
+  overwrite: { type: 'boolean', description: 'replace an existing --out / --stats file' },
   out: { type: 'string', description: 'output JSONL file (resumes from its checkpoint if a run was cut off)', valueName: 'FILE.jsonl' },
   stats: { type: 'string', description: 'write the statistics report (JSON) here, and a histogram SVG beside it', valueName: 'FILE.json' },
   json: { type: 'boolean', description: 'print the statistics report as JSON on stdout' },
@@ -52,16 +55,24 @@ export const mineCommand: Command = {
     if (!(OUTPUT_FORMATS as readonly string[]).includes(format)) throw new ConfigError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}, got "${format}".`);
     const ensemble = String(values['ensemble']);
     if (ensemble !== 'intra' && ensemble !== 'cross') throw new ConfigError(`--ensemble must be intra or cross, got "${ensemble}".`);
+    // Refuse before hours of mining, not after: a finished run's files are never clobbered unasked.
+    const statsFile = values['stats'] === undefined ? undefined : String(values['stats']);
+    if (!values['overwrite']) {
+      for (const file of [String(values['out']), ...(statsFile ? [statsFile, svgFile(statsFile)] : [])]) {
+        if (existsSync(file)) throw new InputError(`${file} already exists; pass --overwrite to replace it, or choose another file.`, { file });
+      }
+    }
     const dataset = openBeirDataset(String(values['dataset']));
     const { queries, qrels } = await loadSplit(dataset, String(values['split']));
-    const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
+    const bar = progressBar(!values['quiet']);
     const teachers: Teacher[] = [];
     let docs;
     for (const spec of String(values['teacher']).split(',')) {
       const config = await resolvePipeline(spec, registry, values);
       const { pipeline } = await buildOrLoadPipeline(dataset, config, registry, { useCache: true, onProgress: bar, signal });
       docs ??= pipeline.docs;
-      teachers.push({ name: config.name, retriever: teacherRetriever(pipeline) });
+      const scoreRange = teacherScoreRange(pipeline);
+      teachers.push({ name: config.name, retriever: teacherRetriever(pipeline), ...(scoreRange ? { scoreRange } : {}) });
     }
     const labels = await Promise.all(Object.values(dataset.qrelsFiles).map((f) => readQrels(f)));
     const sampleFrom = toNumber(values['sample-from']);
@@ -73,6 +84,8 @@ export const mineCommand: Command = {
       ensemble: { mode: ensemble, dedup: Boolean(values['dedup']) },
       format: format as OutputFormat,
       out: String(values['out']),
+      overwrite: Boolean(values['overwrite']),
+      pad: Boolean(values['pad']),
       oracle: new FalseNegativeOracle(labels),
       onProgress: bar,
       signal,
@@ -81,6 +94,7 @@ export const mineCommand: Command = {
         perc: toNumber(values['perc']),
         margin: toNumber(values['margin']),
         absThreshold: toNumber(values['abs-threshold']),
+        normalize: values['normalize'],
         shift: toNumber(values['shift']),
         rangeMin: toNumber(values['range-min']),
         rangeMax: toNumber(values['range-max']),
@@ -95,10 +109,9 @@ export const mineCommand: Command = {
       }) as MiningOptionsInput, // validated (with paths in the error) by mineToFile's schema
     });
     bar.done();
-    if (values['stats']) {
-      const statsFile = String(values['stats']);
+    if (statsFile) {
       writeFileSync(statsFile, `${JSON.stringify(report, null, 2)}\n`);
-      writeFileSync(statsFile.replace(/\.json$/, '') + '.svg', histogramSvg(report, `${String(values['teacher'])} scores, ${String(values['method'])}`));
+      writeFileSync(svgFile(statsFile), histogramSvg(report, `${String(values['teacher'])} scores, ${String(values['method'])}`));
     }
     if (values['json']) {
       out(JSON.stringify(report));
@@ -107,6 +120,9 @@ export const mineCommand: Command = {
     const fn = report.falseNegatives;
     out(`mined ${report.queries} queries (${report.pairs} query-positive pairs) into ${String(values['out'])}${resumedFrom ? ` (resumed after ${resumedFrom} queries)` : ''}`);
     out(`skipped: ${report.skipped.noPositives} queries without positives, ${report.skipped.positivesMissingFromCorpus} positives missing from the corpus; ${report.shortQueries} queries got fewer negatives than asked`);
+    if (report.normalize !== 'none') out(`method ${String(values['method'])} compared ${report.normalize} normalised teacher scores (written scores are the teacher's own)`);
+    const t = report.tuples;
+    if (t.droppedQueries || t.paddedQueries) out(`n-tuples: dropped ${t.droppedQueries} queries (${t.droppedRows} rows) short of negatives, padded ${t.paddedQueries} (${t.paddedRows} rows)${values['pad'] ? '' : '; --pad repeats their negatives instead'}`);
     for (const [name, t] of Object.entries(report.teachers)) {
       out(`teacher ${name}: ${t.candidates} candidates, removed positive=${t.removed.positive} range=${t.removed.range} method=${t.removed.method} bounds=${t.removed['score-bounds']}, kept ${t.kept}, selected ${t.selected}`);
     }
@@ -117,6 +133,20 @@ export const mineCommand: Command = {
 /** A single-retriever pipeline mines through its retriever directly, so the teacher can also score positives (DocScorer). */
 function teacherRetriever(pipeline: Pipeline): Retriever {
   return pipeline.retrievers.length === 1 && !pipeline.rewriter && !pipeline.reranker ? pipeline.retrievers[0]! : pipeline;
+}
+
+const svgFile = (statsFile: string): string => statsFile.replace(/\.json$/, '') + '.svg';
+
+/** Score ranges of the bundled retrievers a single-retriever teacher may be (BM25 is unbounded, dense is cosine). */
+const SCORE_RANGES: Readonly<Record<string, { min: number; max: number }>> = {
+  bm25: { min: 0, max: Infinity },
+  dense: { min: -1, max: 1 },
+  'dense-pg': { min: -1, max: 1 },
+};
+
+function teacherScoreRange(pipeline: Pipeline): { min: number; max: number } | undefined {
+  const only = pipeline.retrievers.length === 1 && !pipeline.rewriter && !pipeline.reranker ? pipeline.config.retrievers[0] : undefined;
+  return only ? SCORE_RANGES[only.plugin] : undefined;
 }
 
 function stripUndefined<T extends Record<string, unknown>>(o: T): T {

@@ -28,7 +28,7 @@ export const searchCommand: Command = {
     if (!text) throw new ConfigError('quarry search needs the query text as an argument, e.g. quarry search --index DIR "my query".');
     if (!values['index'] === !values['dataset']) throw new ConfigError('quarry search needs exactly one of --index DIR or --dataset DIR.');
     const k = intOption(values, 'k', 10);
-    const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
+    const bar = progressBar(!values['quiet']);
     let pipeline: Pipeline;
     if (values['index']) {
       const dir = String(values['index']);

@@ -47,7 +47,7 @@ export const trainCommand: Command = {
       if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--mrl expects comma-separated positive integers, got "${String(values['mrl'])}".`);
       return n;
     });
-    const bar = progressBar(!values['quiet'] && process.stderr.isTTY === true);
+    const bar = progressBar(!values['quiet']);
     const started = performance.now();
     const result = await trainEncoder({
       data,
