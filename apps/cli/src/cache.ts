@@ -46,6 +46,7 @@ export async function buildOrLoadPipeline(
   }
   const docs = await MemoryDocStore.fromAsync(readCorpus(dataset.corpusFile));
   const pipeline = await Pipeline.build(config, registry, { ...context, docs });
-  if (dir) await pipeline.save(dir);
+  // The entry is the cache's own folder: a damaged one (torn manifest, stray file) is replaced.
+  if (dir) await pipeline.save(dir, { overwrite: true });
   return { pipeline, cached: false, buildSeconds: (performance.now() - started) / 1000 };
 }

@@ -125,3 +125,20 @@ describe('other writers and readers of Quarry folders', () => {
     expect(res.err).toMatch(/INDEX_CORRUPT.*extra\.bin/);
   });
 });
+
+describe('the pipeline cache is a folder Quarry owns', () => {
+  it('rebuilds an entry whose manifest is unreadable or which holds a stray file', async () => {
+    const { buildOrLoadPipeline, cacheRoot, defaultRegistry, pipelineCacheKey, resolvePipeline } = await import('../src/index.js');
+    const { openBeirDataset } = await import('@quarry/core');
+    const registry = defaultRegistry();
+    const dataset = openBeirDataset(folder({ 'corpus.jsonl': CORPUS }));
+    const config = await resolvePipeline('bm25', registry);
+    await buildOrLoadPipeline(dataset, config, registry, { useCache: true });
+    const dir = join(cacheRoot(), 'pipelines', await pipelineCacheKey(dataset, config));
+    writeFileSync(join(dir, 'manifest.json'), '{ torn');
+    expect((await buildOrLoadPipeline(dataset, config, registry, { useCache: true })).cached).toBe(false);
+    writeFileSync(join(dir, 'stray.bin'), 'x');
+    expect((await buildOrLoadPipeline(dataset, config, registry, { useCache: true })).cached).toBe(false);
+    expect((await buildOrLoadPipeline(dataset, config, registry, { useCache: true })).cached).toBe(true);
+  });
+});
