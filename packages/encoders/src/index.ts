@@ -9,7 +9,7 @@ export { ModelEncoder, StaticEncoder, ContextualEncoder, type ModelEncoderOption
 export { loadModel2Vec } from './model2vec.js';
 export { GraphBuilder, DataType, exposeGraphOutput, findNodeOutputConsuming, toExternalData, readInitializers, decodeModel, encodeModel, type DataTypeCode, type InitializerTensor } from './onnx-graph.js';
 export { exportOnnx, importOnnx, quantizeRows, SENTENCE_OUTPUT, TOKEN_OUTPUT, type WeightPrecision } from './export-onnx.js';
-export { ENCODER_CONFIG_FILE, encoderConfigSchema, openModelFolder, type EncoderConfig, type EncoderConfigInput, type ModelFolder } from './model-folder.js';
+export { ENCODER_CONFIG_FILE, encoderConfigSchema, onnxEncoderOptionsSchema, loadEncoderOptionsSchema, loadOwnModelOptionsSchema, openModelFolder, type EncoderConfig, type EncoderConfigInput, type ModelFolder } from './model-folder.js';
 export { OnnxModel, OnnxEncoder, OnnxTokenEncoder, type OnnxEncoderOptions, type OutputInfo, type BatchResult } from './onnx-encoder.js';
 export { saveModel, loadOwnModel, loadEncoder, type SaveModelOptions, type LoadEncoderOptions, type LoadedEncoder, type LoadOwnModelOptions, type OwnEncoder } from './own-model.js';
 export { ParallelStaticEncoder, defaultWorkerScript } from './parallel.js';
@@ -17,5 +17,6 @@ export { matryoshkaInfoNce, type ContrastiveBatch, type MatryoshkaInfoNceOptions
 export { Adam, type AdamOptions, type AdamState } from './adam.js';
 export { ppmiSvd, jacobiEigen, type PpmiSvdOptions } from './ppmi.js';
 export { readTrainingExamples, shuffledEpoch, type TrainingExample } from './training-data.js';
+export { trainEncoderOptionsSchema } from './train-options.js';
 export { trainEncoder, trainStep, bundledTokenizerDir, type TrainEncoderOptions, type TrainProgress, type TrainResult } from './trainer.js';
 export { densePlugin, MatryoshkaEncoder, bundledModelDir, DEFAULT_MODEL, type DensePluginOptions } from './plugin.js';

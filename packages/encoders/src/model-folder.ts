@@ -59,6 +59,24 @@ export const encoderConfigSchema = z.object({
   training: z.record(z.string(), z.unknown()).optional(),
 });
 
+/**
+ * `OnnxEncoder.load` / `OnnxModel.load` / `OnnxTokenEncoder.load` options: overrides of the
+ * folder's quarry-encoder.json (the same schema) plus runtime settings. Strict, so a
+ * misspelled key (`{ pooling: 'mean', normalise: false }`) fails naming the closest one.
+ */
+export const onnxEncoderOptionsSchema = z.strictObject({
+  ...encoderConfigSchema.partial().shape,
+  threads: z.number().int().positive().optional(),
+  batchSize: z.number().int().positive().optional(),
+  fastTokenizer: z.boolean().optional(),
+});
+
+/** `loadEncoder(dir, options)`: the ONNX options plus the runtime choice. */
+export const loadEncoderOptionsSchema = z.strictObject({ ...onnxEncoderOptionsSchema.shape, runtime: z.enum(['auto', 'onnx']).optional() });
+
+/** `loadOwnModel(dir, options)`. */
+export const loadOwnModelOptionsSchema = z.strictObject({ threads: z.number().int().positive().optional() });
+
 export type EncoderConfig = z.output<typeof encoderConfigSchema>;
 export type EncoderConfigInput = z.input<typeof encoderConfigSchema>;
 

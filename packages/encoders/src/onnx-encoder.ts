@@ -1,9 +1,9 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { throwIfAborted, type EncodeOptions, type Encoder, type Matrix, type RaggedMatrix, type TokenEncoder } from '@quarry/core';
+import { checkOptions, throwIfAborted, type EncodeOptions, type Encoder, type Matrix, type RaggedMatrix, type TokenEncoder } from '@quarry/core';
 import { ModelInvalidError } from './errors.js';
 import { halfArrayToFloat32 } from './half.js';
-import { openModelFolder, type EncoderConfig, type EncoderConfigInput, type ModelFolder } from './model-folder.js';
+import { onnxEncoderOptionsSchema, openModelFolder, type EncoderConfig, type EncoderConfigInput, type ModelFolder } from './model-folder.js';
 import { TextTokenizer } from './tokenizer.js';
 import { matrix, normalizeInPlace, packRagged, resolveDim, textsArray } from './vectors.js';
 
@@ -62,6 +62,7 @@ export class OnnxModel {
   }
 
   static async load(dir: string, options: OnnxEncoderOptions = {}): Promise<OnnxModel> {
+    checkOptions(onnxEncoderOptionsSchema, options, `encoder options for ${dir}`);
     const { threads, batchSize, fastTokenizer, ...overrides } = options;
     const folder = await openModelFolder(dir, overrides);
     const tokenizer = TextTokenizer.fromDir(folder.tokenizerDir, { fast: fastTokenizer ?? true });

@@ -1,12 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { saveIndexDir, type Encoder, type TokenEncoder } from '@quarry/core';
+import { checkOptions, saveIndexDir, type Encoder, type TokenEncoder } from '@quarry/core';
 import { ContextualModel } from './contextual-model.js';
 import { ModelInvalidError } from './errors.js';
 import { exportOnnx, importOnnx, SENTENCE_OUTPUT, TOKEN_OUTPUT, type WeightPrecision } from './export-onnx.js';
 import type { TrainableModel } from './model.js';
-import { ENCODER_CONFIG_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, openModelFolder, type EncoderConfigInput } from './model-folder.js';
+import { ENCODER_CONFIG_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, loadEncoderOptionsSchema, loadOwnModelOptionsSchema, openModelFolder, type EncoderConfigInput } from './model-folder.js';
 import { loadModel2Vec } from './model2vec.js';
 import { OnnxEncoder, OnnxModel, OnnxTokenEncoder, type OnnxEncoderOptions } from './onnx-encoder.js';
 import { ParallelStaticEncoder } from './parallel.js';
@@ -74,6 +74,7 @@ export interface LoadOwnModelOptions {
 export async function loadOwnModel(dir: string): Promise<OwnEncoder>;
 export async function loadOwnModel(dir: string, options: LoadOwnModelOptions): Promise<OwnEncoder | ParallelStaticEncoder>;
 export async function loadOwnModel(dir: string, options: LoadOwnModelOptions = {}): Promise<OwnEncoder | ParallelStaticEncoder> {
+  checkOptions(loadOwnModelOptionsSchema, options, `loadOwnModel options for ${dir}`);
   const folder = await openModelFolder(dir);
   const cfg = folder.config.model;
   if (!cfg) throw new ModelInvalidError(join(dir, ENCODER_CONFIG_FILE), 'has no "model" section; this is not one of Quarry\'s own models (load it with OnnxEncoder).');
@@ -112,6 +113,7 @@ export type LoadedEncoder = Encoder & Partial<TokenEncoder> & { readonly dim: nu
  * ONNX export (model.onnx + tokenizer.json [+ quarry-encoder.json]).
  */
 export async function loadEncoder(dir: string, options: LoadEncoderOptions = {}): Promise<LoadedEncoder> {
+  checkOptions(loadEncoderOptionsSchema, options, `loadEncoder options for ${dir}`);
   const { runtime = 'auto', ...onnxOptions } = options;
   if (!existsSync(dir)) throw new ModelInvalidError(dir, 'model folder not found.');
   const hasOnnx = existsSync(join(dir, 'model.onnx')) || existsSync(join(dir, 'onnx', 'model.onnx'));

@@ -2,8 +2,9 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError, MANIFEST_FILE, SeededRandom, assertWritableIndexDir, openIndexDir, saveIndexDir, throwIfAborted } from '@quarry/core';
+import { InputError, MANIFEST_FILE, checkOptions, SeededRandom, assertWritableIndexDir, openIndexDir, saveIndexDir, throwIfAborted } from '@quarry/core';
 import { Adam } from './adam.js';
+import { trainEncoderOptionsSchema } from './train-options.js';
 import { ContextualModel } from './contextual-model.js';
 import { importOnnx, type WeightPrecision } from './export-onnx.js';
 import { matryoshkaInfoNce } from './losses.js';
@@ -133,6 +134,7 @@ interface CheckpointState {
  * vocabulary, then training); checkpoints and resumes exactly.
  */
 export async function trainEncoder(options: TrainEncoderOptions): Promise<TrainResult> {
+  checkOptions(trainEncoderOptionsSchema, options, 'trainEncoder options');
   const started = Date.now();
   const files = typeof options.data === 'string' ? [options.data] : [...options.data];
   if (files.length === 0) throw new InputError('trainEncoder needs at least one training file (`data`).');
