@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { ConfigError, parsePipelineConfig, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
+import { ConfigError, closestMatch, parsePipelineConfig, type ConfigSource, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
 import { parse as parseYaml } from 'yaml';
 import { allowedPlugins, registerExternalPlugins } from './external-plugins.js';
 import { routeToStore } from './store-flag.js';
@@ -104,24 +104,33 @@ export async function resolvePipeline(spec: string, registry: PluginRegistry, fl
       throw new ConfigError(`Could not parse pipeline file ${spec}: ${(error as Error).message}`);
     }
   } else {
-    throw new ConfigError(`Unknown pipeline "${spec}". Use one of: ${availablePipelines(registry).join(', ')}, or the path of a JSON/YAML pipeline file.`);
+    throw unknownPipeline(spec, registry);
   }
-  const config = parsePipelineConfig(raw);
+  // Errors in a pipeline file name the file (and the path in it, e.g. retrievers[0].options.bb).
+  const source: ConfigSource = builtinPipelines[spec] ? {} : { file: spec };
+  const config = parsePipelineConfig(raw, undefined, source);
   // Only plugins the user allowed (--plugin / QUARRY_PLUGINS), never resolved from the pipeline file's folder.
   await registerExternalPlugins(config, registry, { allow: allowedPlugins(flags['plugin']) });
   routeToStore(config, flags);
-  applyPluginFlags(config, registry, flags);
-  return parsePipelineConfig(config, registry);
+  applyPluginFlags(config, registry, flags, source);
+  return parsePipelineConfig(config, registry, source);
 }
 
-function applyPluginFlags(config: PipelineConfig, registry: PluginRegistry, flags: Record<string, unknown>): void {
+/** `Unknown pipeline "bm52" (did you mean "bm25"?)`, listing the built-in pipelines. */
+export function unknownPipeline(spec: string, registry: PluginRegistry): ConfigError {
+  const names = availablePipelines(registry);
+  const suggestion = closestMatch(spec, names);
+  return new ConfigError(`Unknown pipeline "${spec}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}. Use one of: ${names.join(', ')}, or the path of a JSON/YAML pipeline file.`);
+}
+
+function applyPluginFlags(config: PipelineConfig, registry: PluginRegistry, flags: Record<string, unknown>, source: ConfigSource): void {
   const stages = [
-    ...config.retrievers.map((s) => ['retriever', s] as const),
-    ...(config.rewriter ? [['rewriter', config.rewriter] as const] : []),
-    ...(config.reranker ? [['reranker', config.reranker] as const] : []),
+    ...config.retrievers.map((s, i) => ['retriever', s, ['retrievers', i, 'plugin']] as const),
+    ...(config.rewriter ? [['rewriter', config.rewriter, ['rewriter', 'plugin']] as const] : []),
+    ...(config.reranker ? [['reranker', config.reranker, ['reranker', 'plugin']] as const] : []),
   ];
-  for (const [kind, stage] of stages) {
-    const plugin = registry.get(kind, stage.plugin);
+  for (const [kind, stage, path] of stages) {
+    const plugin = registry.get(kind, stage.plugin, { ...source, path });
     for (const opt of plugin.cliOptions ?? []) {
       if (flags[opt.flag] !== undefined) stage.options[opt.option] = flags[opt.flag];
     }
