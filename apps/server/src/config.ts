@@ -65,6 +65,8 @@ export type PipelineSource =
 export interface ServerConfig {
   /** The config file's folder; every path in the file resolves under it. */
   baseDir: string;
+  /** The config file, when read from one: errors in inline pipelines name it. */
+  file?: string;
   pipelines: { name: string; source: PipelineSource }[];
   host?: string;
   port?: number;
@@ -82,7 +84,9 @@ export function loadServerConfig(file: string, builtinPipelineNames: readonly st
  * A `pipeline` string that is not one of `builtinPipelineNames` is a pipeline file path.
  */
 export function parseServerConfig(value: unknown, baseDir: string, builtinPipelineNames: readonly string[] = [], file = 'server config'): ServerConfig {
-  const parsed = parseConfig(fileSchema, value, `server config ${file}`);
+  // Errors name the file and the full path in it (pipelines.a.pipline), with the closest valid key.
+  const origin = file === 'server config' ? {} : { file };
+  const parsed = parseConfig(fileSchema, value, 'server config', origin);
   const pipelines: ServerConfig['pipelines'] = [];
   for (const [name, raw] of Object.entries(parsed.pipelines)) {
     if (!PIPELINE_NAME.test(name)) {
@@ -90,10 +94,10 @@ export function parseServerConfig(value: unknown, baseDir: string, builtinPipeli
     }
     const isIndex = typeof raw === 'object' && raw !== null && 'index' in raw;
     if (isIndex) {
-      const entry = parseConfig(indexEntrySchema, raw, `pipeline "${name}" in ${file} (an index entry: {index: DIR})`);
+      const entry = parseConfig(indexEntrySchema, raw, `pipeline "${name}" (an index entry: {index: DIR})`, { ...origin, path: ['pipelines', name] });
       pipelines.push({ name, source: { kind: 'index', index: entry.index, indexDir: inside(baseDir, entry.index, name, file), description: entry.description } });
     } else {
-      const entry = parseConfig(datasetEntrySchema, raw, `pipeline "${name}" in ${file} (a dataset entry: {dataset: DIR, pipeline: NAME|FILE} or an index entry: {index: DIR})`);
+      const entry = parseConfig(datasetEntrySchema, raw, `pipeline "${name}" (a dataset entry: {dataset: DIR, pipeline: NAME|FILE} or an index entry: {index: DIR})`, { ...origin, path: ['pipelines', name] });
       const source: PipelineSource = {
         kind: 'dataset',
         dataset: entry.dataset,
@@ -106,7 +110,7 @@ export function parseServerConfig(value: unknown, baseDir: string, builtinPipeli
       pipelines.push({ name, source });
     }
   }
-  return { baseDir, pipelines, host: parsed.server.host, port: parsed.server.port, limits: parsed.server.limits };
+  return { baseDir, ...origin, pipelines, host: parsed.server.host, port: parsed.server.port, limits: parsed.server.limits };
 }
 
 function inside(baseDir: string, path: string, name: string, file: string): string {

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import {
   ConfigError,
+  closestMatch,
   Pipeline,
   QuarryError,
   openBeirDataset,
@@ -9,7 +10,7 @@ import {
   type PluginRegistry,
   type ProgressCallback,
 } from '@quarry/core';
-import { buildOrLoadPipeline, registerExternalPlugins, resolvePipeline } from '@quarry/cli';
+import { buildOrLoadPipeline, builtinPipelines, registerExternalPlugins, resolvePipeline } from '@quarry/cli';
 import type { PipelineSource, ServerConfig } from './config.js';
 
 /** A pipeline the server answers for, loaded once at start. */
@@ -37,7 +38,7 @@ export async function loadPipelines(config: ServerConfig, registry: PluginRegist
   const served: ServedPipeline[] = [];
   for (const { name, source } of config.pipelines) {
     try {
-      const one = await loadOne(name, source, config.baseDir, registry, options);
+      const one = await loadOne(name, source, config.baseDir, registry, options, config.file);
       served.push(one);
       options.onLoaded?.(one);
     } catch (error) {
@@ -47,7 +48,7 @@ export async function loadPipelines(config: ServerConfig, registry: PluginRegist
   return served;
 }
 
-async function loadOne(name: string, source: PipelineSource, baseDir: string, registry: PluginRegistry, options: LoadOptions): Promise<ServedPipeline> {
+async function loadOne(name: string, source: PipelineSource, baseDir: string, registry: PluginRegistry, options: LoadOptions, file?: string): Promise<ServedPipeline> {
   const started = performance.now();
   if (source.kind === 'index') {
     // Third-party plugins: only those allowed in QUARRY_PLUGINS, registered after the manifest is verified.
@@ -58,13 +59,16 @@ async function loadOne(name: string, source: PipelineSource, baseDir: string, re
   let config: PipelineConfig;
   if (typeof source.pipeline === 'string') {
     if (source.pipelineFile && !existsSync(source.pipelineFile)) {
-      throw new ConfigError(`"${source.pipeline}" is neither a built-in pipeline nor a pipeline file (looked for ${source.pipelineFile}).`);
+      const suggestion = closestMatch(source.pipeline, Object.keys(builtinPipelines));
+      throw new ConfigError(`"${source.pipeline}" is neither a built-in pipeline${suggestion ? ` (did you mean "${suggestion}"?)` : ''} nor a pipeline file (looked for ${source.pipelineFile}).`);
     }
     config = await resolvePipeline(source.pipelineFile ?? source.pipeline, registry);
   } else {
-    const raw = parsePipelineConfig({ name, ...source.pipeline });
+    // Errors in an inline pipeline name the config file and the path in it (pipelines.NAME.pipeline.retrievers[0].options.bb).
+    const at = { ...(file ? { file } : {}), path: ['pipelines', name, 'pipeline'] };
+    const raw = parsePipelineConfig({ name, ...source.pipeline }, undefined, at);
     await registerExternalPlugins(raw, registry);
-    config = parsePipelineConfig(raw, registry);
+    config = parsePipelineConfig(raw, registry, at);
   }
   const { pipeline, cached } = await buildOrLoadPipeline(openBeirDataset(source.datasetDir), config, registry, {
     useCache: source.cache,

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError } from '@quarry/core';
 import { describe, expect, it } from 'vitest';
-import { Limiter, ServerMetrics, loadServerConfig, parseServerConfig } from '../src/index.js';
+import { defaultRegistry } from '@quarry/cli';
+import { Limiter, ServerMetrics, loadPipelines, loadServerConfig, parseServerConfig } from '../src/index.js';
 import { HttpError } from '../src/errors.js';
 
 const builtins = ['bm25', 'dense'];
@@ -60,9 +61,28 @@ describe('server config', () => {
     const typo = configError(() => parseServerConfig({ pipelines: { a: { dataset: 'd', pipline: 'bm25' } } }, '/srv'));
     expect(typo.message).toMatch(/pipeline "a".*\n.*Unrecognized key: "pipline"/);
     const limits = configError(() => parseServerConfig({ pipelines: { a: { dataset: 'd' } }, server: { port: 70000, limits: { queue: -1, bogus: 1 } } }, '/srv'));
-    expect(limits.issues.map((i) => i.path).sort()).toEqual(['server.limits', 'server.limits.queue', 'server.port']);
+    expect(limits.issues.map((i) => i.path).sort()).toEqual(['server.limits.bogus', 'server.limits.queue', 'server.port']);
     expect(configError(() => parseServerConfig({ pipelines: { 'bad name!': { dataset: 'd' } } }, '/srv')).message).toMatch(/pipeline name "bad name!" must be/);
     expect(configError(() => parseServerConfig({ pipelines: { a: { index: 'i', dataset: 'd' } } }, '/srv')).message).toMatch(/index entry.*\n.*Unrecognized key: "dataset"/);
+  });
+
+  it('names the config file, the full path and the closest valid key of a typo, in the file and in inline pipelines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'quarry-server-typo-'));
+    const file = join(dir, 'playground.yaml');
+    writeFileSync(file, 'pipelines:\n  a: { dataset: d, pipline: bm25 }\nserver: { limits: { maxk: 5 } }\n');
+    const typo = configError(() => loadServerConfig(file, builtins));
+    expect(typo.file).toBe(file);
+    expect(typo.message).toBe(`Invalid server config in ${file}:\n  - server.limits.maxk: Unrecognized key: "maxk" (did you mean "maxK"?)`);
+    writeFileSync(file, 'pipelines:\n  a: { dataset: d, pipline: bm25 }\n');
+    expect(configError(() => loadServerConfig(file, builtins)).message).toMatch(/in .*playground\.yaml:\n {2}- pipelines\.a\.pipline: Unrecognized key: "pipline" \(did you mean "pipeline"\?\)/);
+    // An inline pipeline fails before anything is built, naming the file and the option's full path.
+    writeFileSync(file, 'pipelines:\n  a:\n    dataset: d\n    pipeline: { retrievers: [{ plugin: bm25, options: { bb: 0.5 } }] }\n');
+    const inline = await loadPipelines(loadServerConfig(file, builtins), defaultRegistry()).catch((e: unknown) => e);
+    expect(inline).toBeInstanceOf(ConfigError);
+    expect((inline as ConfigError).message).toContain(`in ${file}:\n  - pipelines.a.pipeline.retrievers[0].options.bb: Unrecognized key: "bb" (did you mean "b"?)`);
+    writeFileSync(file, 'pipelines:\n  a: { dataset: d, pipeline: bm52 }\n');
+    const name = await loadPipelines(loadServerConfig(file, builtins), defaultRegistry()).catch((e: unknown) => e);
+    expect((name as Error).message).toMatch(/"bm52" is neither a built-in pipeline \(did you mean "bm25"\?\) nor a pipeline file/);
   });
 
   it('reads YAML and JSON files and reports unreadable ones', () => {

@@ -72,7 +72,7 @@ describe('malformed requests: each a 4xx with a message that says what to fix', 
     }
     const batch = await postJson(`${server.url}/search/batch`, { pipeline: 'bm25', queries: ['ok', 3, { id: '', text: 'y' }] });
     expect(batch.status).toBe(400);
-    expect(batch.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['queries.1', 'queries.2.id']);
+    expect(batch.body.error.issues.map((i: { path: string }) => i.path)).toEqual(['queries[1]', 'queries[2].id']);
   });
 
   it('unknown pipeline -> 404 UNKNOWN_PIPELINE naming the served ones', async () => {
