@@ -1,4 +1,5 @@
-import { AbortError, ConfigError, throwIfAborted } from '@quarry/core';
+import { AbortError, ConfigError, checkOptions, throwIfAborted } from '@quarry/core';
+import { openAIClientOptionsSchema } from './options.js';
 import { GenerationCache, cacheKey } from './cache.js';
 import { endpointUrl, redactText, redactUrl, resolveEndpointConfig, type BaseUrlSource } from './config.js';
 import { LlmRequestError, type LlmFailure } from './errors.js';
@@ -95,6 +96,7 @@ export class OpenAIClient {
   #usage: UsageStats = emptyUsage();
 
   constructor(options: OpenAIClientOptions = {}) {
+    checkOptions(openAIClientOptionsSchema, options, 'OpenAIClient options');
     const cfg = resolveEndpointConfig(options, options.env ?? process.env);
     const url = new URL(cfg.baseUrl);
     const user = decodeURIComponent(url.username);

@@ -1,5 +1,6 @@
-import { InputError, QuarryError, type ChatMessage, type GenerateOptions, type Generator } from '@quarry/core';
+import { InputError, QuarryError, checkOptions, type ChatMessage, type GenerateOptions, type Generator } from '@quarry/core';
 import type { OpenAIClient } from './client.js';
+import { openAIGeneratorOptionsSchema } from './options.js';
 import type { SamplingParams } from './types.js';
 
 export interface OpenAIGeneratorOptions {
@@ -23,6 +24,7 @@ export class OpenAIGenerator implements Generator {
     readonly client: OpenAIClient,
     readonly options: OpenAIGeneratorOptions = {},
   ) {
+    checkOptions(openAIGeneratorOptionsSchema, options, 'OpenAIGenerator options');
     this.name = `openai:${client.model ?? 'unset'}`;
   }
 

@@ -1,5 +1,6 @@
 export { OpenAIClient, parseRetryAfter, type OpenAIClientOptions, type RetryEvent } from './client.js';
 export { OpenAIGenerator, type OpenAIGeneratorOptions } from './generator.js';
+export { openAIClientOptionsSchema, openAIGeneratorOptionsSchema, samplingParamsSchema } from './options.js';
 export { GenerationCache, cacheKey, canonicalJson, type CacheKeyParts } from './cache.js';
 export { DEFAULT_BASE_URL, LLM_ENV, endpointUrl, redactText, redactUrl, resolveEndpointConfig, sameEndpoint, type BaseUrlSource, type LlmEndpointConfig } from './config.js';
 export { LlmRequestError, type LlmFailure } from './errors.js';
