@@ -7,7 +7,7 @@ export { constrainedBeamSearch, isAllowedTokenScorer, type AllowedTokenScorer, t
 export { CorpusStatsScorer, type CorpusStatsScorerOptions, type TokenCodec } from './corpus-scorer.js';
 export { TokenizerCodec } from './codec.js';
 export { Llm2grIndex, Llm2grRetriever, DEFAULT_LLM2GR_OPTIONS, TITLE_PROMPT, PASSAGE_PROMPT, LLM2GR_FORMAT, LLM2GR_VERSION, codecFingerprint, type Generation, type Llm2grOptions } from './llm2gr.js';
-export { OnnxCausalLm, logSoftmax, type OnnxCausalLmOptions } from './onnx-scorer.js';
+export { OnnxCausalLm, logSoftmax, type OnnxCausalLmOptions, type OnnxCausalLmStats } from './onnx-scorer.js';
 export { OpenAIScorer, type OpenAIScorerOptions } from './openai-scorer.js';
 export { llm2grPlugin, type Llm2grPluginOptions } from './plugin.js';
 export { ownEncoderTokenVectors, nearestTokens, type TokenVectors } from './token-similarity.js';

@@ -1,7 +1,8 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { InputError, throwIfAborted, type NextTokenScorer } from '@quarry/core';
+import { decodeModel, encodeModel, halfArrayToFloat32 } from '@quarry/encoders';
 import * as ort from 'onnxruntime-node';
 import { TokenizerCodec } from './codec.js';
 import { ScorerError } from './errors.js';
@@ -20,13 +21,44 @@ export interface OnnxCausalLmOptions {
   threads?: number;
   /** Prefix states kept for reuse by the next step (default 512). */
   cacheEntries?: number;
+  /**
+   * Put the tokenizer's leading special tokens (BOS) before every prefix, as transformers'
+   * `tokenizer(prompt)` does. Default: what the folder says — the post-processor's template
+   * (Llama 3, Qwen: as they define it) or `add_bos_token` in tokenizer_config.json.
+   */
+  addBos?: boolean;
+  /**
+   * Rewrite the graph so `logits` holds only the last position (a Slice after the LM head):
+   * a prompt of n tokens then returns 1 x vocab floats instead of n x vocab. Default true
+   * for single-file exports up to 2 GB; exports with external data are run as they are.
+   */
+  lastLogitsOnly?: boolean;
+}
+
+/** What the scorer ran, for checking that the KV cache does its job. */
+export interface OnnxCausalLmStats {
+  /** onnxruntime calls. */
+  runs: number;
+  /** Token positions fed through the model (a cached step costs 1 per prefix). */
+  tokens: number;
+  /** Prefixes answered by extending a cached state. */
+  cacheHits: number;
+  /** Logit values onnxruntime returned (vocab per prefix when only the last position is fetched). */
+  logitValues: number;
+}
+
+interface GraphTypes {
+  logits: 'float32' | 'float16';
+  past: 'float32' | 'float16';
+  /** A merged decoder: `use_cache_branch` selects the with-past branch. */
+  merged: boolean;
 }
 
 type PastLayout = { kind: 'combined'; names: string[]; outputs: string[] } | { kind: 'split'; keys: string[]; values: string[]; outKeys: string[]; outValues: string[] } | { kind: 'none' };
 
 interface CachedState {
-  /** Per past input, a [1, ...] slice of the present output (batch 1). */
-  tensors: Float32Array[];
+  /** Per past input, a [1, ...] slice of the present output (batch 1), in the past inputs' element type. */
+  tensors: (Float32Array | Uint16Array)[];
   length: number;
 }
 
@@ -36,7 +68,11 @@ interface CachedState {
  * export has past key/value inputs (`past_%d` as onnxruntime-genai writes them, or
  * `past_key_values.%d.key|value` as Optimum does), a prefix one token longer than a
  * cached one runs a single step on the cached state: beam search pays one token per beam
- * per step. Exports without a cache re-run the whole prefix.
+ * per step; a prefix several tokens past a cached one runs only the missing tokens.
+ * Merged decoders (a `use_cache_branch` input, as Optimum and transformers.js export them)
+ * get the branch flag; float16 logits and past states are converted and fed back as
+ * float16. BOS is added as the tokenizer's post-processor says. Exports without a cache
+ * re-run the whole prefix.
  */
 export class OnnxCausalLm implements NextTokenScorer {
   readonly name = 'onnx-causal-lm';
@@ -53,8 +89,12 @@ export class OnnxCausalLm implements NextTokenScorer {
   readonly #cache = new Map<string, CachedState>();
   readonly #cacheEntries: number;
   readonly #file: string;
+  readonly #graph: GraphTypes;
+  /** Ids put before every prefix (BOS), from the tokenizer's post-processor or config. */
+  readonly bosIds: readonly number[];
+  readonly stats: OnnxCausalLmStats = { runs: 0, tokens: 0, cacheHits: 0, logitValues: 0 };
 
-  private constructor(file: string, codec: TokenizerCodec, session: ort.InferenceSession, vocab: number, layout: PastLayout, pastShapes: (number | string)[][], idType: Map<string, 'int32' | 'int64'>, options: OnnxCausalLmOptions) {
+  private constructor(file: string, codec: TokenizerCodec, session: ort.InferenceSession, vocab: number, layout: PastLayout, pastShapes: (number | string)[][], idType: Map<string, 'int32' | 'int64'>, graph: GraphTypes, bosIds: readonly number[], options: OnnxCausalLmOptions) {
     this.#file = file;
     this.codec = codec;
     this.session = session;
@@ -65,6 +105,8 @@ export class OnnxCausalLm implements NextTokenScorer {
     this.#fold = options.foldOutOfVocab ?? false;
     this.vocabSize = this.#fold ? Math.max(vocab, codec.vocabSize) : vocab;
     this.#cacheEntries = options.cacheEntries ?? 512;
+    this.#graph = graph;
+    this.bosIds = bosIds;
   }
 
   /** Loads `tokenizer.json` and the ONNX graph from a folder. */
@@ -78,9 +120,11 @@ export class OnnxCausalLm implements NextTokenScorer {
     }
     if (!existsSync(file)) throw new ScorerError(`${file}: missing; pass the causal LM's ONNX file.`);
     const codec = TokenizerCodec.fromDir(dir);
+    const graphBytes = options.lastLogitsOnly === false ? undefined : lastPositionLogits(file);
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(file, { intraOpNumThreads: options.threads ?? Math.min(4, availableParallelism()), interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+      const sessionOptions: ort.InferenceSession.SessionOptions = { intraOpNumThreads: options.threads ?? Math.min(4, availableParallelism()), interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+      session = graphBytes ? await ort.InferenceSession.create(graphBytes, sessionOptions) : await ort.InferenceSession.create(file, sessionOptions);
     } catch (error) {
       throw new ScorerError(`${file}: onnxruntime could not load it (${(error as Error).message}).`, {}, { cause: error });
     }
@@ -88,6 +132,7 @@ export class OnnxCausalLm implements NextTokenScorer {
     if (!inputs.has('input_ids')) throw new ScorerError(`${file}: no graph input "input_ids" (inputs: ${session.inputNames.join(', ')}); expected a causal LM export.`);
     const logits = session.outputMetadata.find((m) => m.name === 'logits');
     if (!logits || !logits.isTensor) throw new ScorerError(`${file}: no "logits" output (outputs: ${session.outputNames.join(', ')}); export the model with its LM head.`);
+    if (logits.type !== 'float32' && logits.type !== 'float16') throw new ScorerError(`${file}: the logits output has type ${logits.type}; expected float32 or float16.`);
     const vocab = logits.shape[logits.shape.length - 1];
     if (typeof vocab !== 'number') throw new ScorerError(`${file}: the logits output has no fixed vocabulary dimension.`);
     const idType = new Map<string, 'int32' | 'int64'>();
@@ -110,12 +155,22 @@ export class OnnxCausalLm implements NextTokenScorer {
     const pastNames = layout.kind === 'combined' ? layout.names : layout.kind === 'split' ? [...layout.keys, ...layout.values] : [];
     const outNames = layout.kind === 'combined' ? layout.outputs : layout.kind === 'split' ? [...layout.outKeys, ...layout.outValues] : [];
     for (const o of outNames) if (!session.outputNames.includes(o)) throw new ScorerError(`${file}: has past input(s) but no output "${o}"; export with use_cache=True.`);
-    const pastShapes = pastNames.map((n) => {
+    let pastType: 'float32' | 'float16' = 'float32';
+    const pastShapes = pastNames.map((n, i) => {
       const m = inputs.get(n)!;
-      if (!m.isTensor || m.type !== 'float32') throw new ScorerError(`${file}: past input ${n} must be float32.`);
+      if (!m.isTensor || (m.type !== 'float32' && m.type !== 'float16')) throw new ScorerError(`${file}: past input ${n} must be float32 or float16.`);
+      if (i > 0 && m.type !== pastType) throw new ScorerError(`${file}: past inputs mix float32 and float16.`);
+      pastType = m.type;
       return [...m.shape];
     });
-    return new OnnxCausalLm(file, codec, session, vocab, layout, pastShapes, idType, options);
+    const branch = inputs.get('use_cache_branch');
+    if (branch && (!branch.isTensor || branch.type !== 'bool')) throw new ScorerError(`${file}: input use_cache_branch must be a bool tensor (a merged decoder export).`);
+    if (branch && layout.kind === 'none') throw new ScorerError(`${file}: has use_cache_branch but no past inputs.`);
+    const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', ...pastNames]);
+    const unknown = session.inputNames.filter((n) => !known.has(n));
+    if (unknown.length) throw new ScorerError(`${file}: graph inputs ${unknown.join(', ')} are not ones a causal LM scorer knows how to feed (input_ids, attention_mask, position_ids, use_cache_branch, past key/values).`);
+    const graph: GraphTypes = { logits: logits.type, past: pastType, merged: branch !== undefined };
+    return new OnnxCausalLm(file, codec, session, vocab, layout, pastShapes, idType, graph, bosFor(dir, codec, options.addBos), options);
   }
 
   encode(text: string): number[] {
@@ -137,8 +192,8 @@ export class OnnxCausalLm implements NextTokenScorer {
   async nextTokenLogProbs(prefixes: readonly (readonly number[])[], signal?: AbortSignal): Promise<Float32Array[]> {
     const out: Float32Array[] = new Array(prefixes.length);
     const mapped = prefixes.map((p) => {
-      if (p.length === 0) throw new InputError('nextTokenLogProbs needs non-empty prefixes (start with a prompt or a BOS token).');
-      return p.map((id) => this.#modelId(id));
+      if (p.length === 0 && this.bosIds.length === 0) throw new InputError('nextTokenLogProbs needs non-empty prefixes (start with a prompt or a BOS token).');
+      return [...this.bosIds, ...p.map((id) => this.#modelId(id))];
     });
     if (this.#layout.kind === 'none') {
       for (let i = 0; i < mapped.length; i++) {
@@ -147,25 +202,53 @@ export class OnnxCausalLm implements NextTokenScorer {
       }
       return out;
     }
-    // Group prefixes whose parent (all but the last token) has a cached state, by its length.
-    const groups = new Map<number, number[]>();
+    // Each prefix continues from its longest cached ancestor (taken out of the cache now, so
+    // states written while this call runs cannot evict what it still needs); prefixes with
+    // the same cached length and the same number of new tokens run as one batch.
+    const groups = new Map<string, { pastLen: number; rows: number[]; states: CachedState[] }>();
     const cold: number[] = [];
     mapped.forEach((p, i) => {
-      const parent = this.#cache.get(key(p, p.length - 1));
-      if (parent) groups.set(parent.length, [...(groups.get(parent.length) ?? []), i]);
-      else cold.push(i);
+      const state = this.#longestCached(p);
+      if (!state) {
+        cold.push(i);
+        return;
+      }
+      const id = `${state.length}:${p.length - state.length}`;
+      const group = groups.get(id) ?? { pastLen: state.length, rows: [], states: [] };
+      group.rows.push(i);
+      group.states.push(state);
+      groups.set(id, group);
     });
     for (const i of cold) {
       throwIfAborted(signal, 'ONNX scoring');
       out[i] = (await this.#run([mapped[i]!], 0, undefined, [i], mapped))[0]!;
     }
-    for (const [pastLen, members] of groups) {
+    for (const { pastLen, rows, states } of groups.values()) {
       throwIfAborted(signal, 'ONNX scoring');
-      const states = members.map((i) => this.#cache.get(key(mapped[i]!, mapped[i]!.length - 1))!);
-      const res = await this.#run(members.map((i) => [mapped[i]![mapped[i]!.length - 1]!]), pastLen, states, members, mapped);
-      members.forEach((i, j) => (out[i] = res[j]!));
+      this.stats.cacheHits += rows.length;
+      const res = await this.#run(rows.map((i) => mapped[i]!.slice(pastLen)), pastLen, states, rows, mapped);
+      rows.forEach((i, j) => (out[i] = res[j]!));
     }
     return out;
+  }
+
+  /** The cached state of the longest proper prefix of `ids` (refreshing its recency), if any. */
+  #longestCached(ids: readonly number[]): CachedState | undefined {
+    if (this.#cache.size === 0) return undefined;
+    const full = ids.join(',');
+    // Ends of each prefix key in `full`: the key of the first n ids is full.slice(0, ends[n]).
+    let end = full.length;
+    for (let n = ids.length - 1; n >= 1; n--) {
+      end = full.lastIndexOf(',', end - 1);
+      const k = full.slice(0, end);
+      const state = this.#cache.get(k);
+      if (state) {
+        this.#cache.delete(k);
+        this.#cache.set(k, state);
+        return state;
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -184,11 +267,13 @@ export class OnnxCausalLm implements NextTokenScorer {
     ids('input_ids', inputs.flat(), [B, L]);
     ids('position_ids', inputs.flatMap(() => Array.from({ length: L }, (_, j) => pastLen + j)), [B, L]);
     ids('attention_mask', new Array<number>(B * (pastLen + L)).fill(1), [B, pastLen + L]);
+    if (this.#graph.merged) feeds['use_cache_branch'] = new ort.Tensor('bool', Uint8Array.of(pastLen > 0 ? 1 : 0), [1]);
     const layout = this.#layout;
     const pastNames = layout.kind === 'combined' ? layout.names : layout.kind === 'split' ? [...layout.keys, ...layout.values] : [];
     pastNames.forEach((name, k) => {
       const dims = this.#pastDims(k, B, pastLen);
-      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+      const size = dims.reduce((a, b) => a * b, 1);
+      const data = this.#graph.past === 'float16' ? new Uint16Array(size) : new Float32Array(size);
       if (states && pastLen > 0) {
         if (layout.kind === 'combined') {
           // [2, B, H, P, D]: per half, batch rows are contiguous blocks.
@@ -199,7 +284,7 @@ export class OnnxCausalLm implements NextTokenScorer {
           states.forEach((s, b) => data.set(s.tensors[k]!, b * per));
         }
       }
-      feeds[name] = new ort.Tensor('float32', data, dims);
+      feeds[name] = new ort.Tensor(this.#graph.past, data, dims);
     });
     let result: ort.InferenceSession.ReturnType;
     try {
@@ -207,19 +292,27 @@ export class OnnxCausalLm implements NextTokenScorer {
     } catch (error) {
       throw new ScorerError(`${this.#file}: inference failed (${(error as Error).message}).`, {}, { cause: error });
     }
-    const logits = result['logits']!.data as Float32Array;
+    this.stats.runs++;
+    this.stats.tokens += B * L;
     const V = this.modelVocabSize;
+    const logits = result['logits']!;
+    const raw = logits.data as Float32Array | Uint16Array;
+    const positions = logits.dims.length === 3 ? Number(logits.dims[1]) : L;
+    this.stats.logitValues += raw.length;
     const out: Float32Array[] = [];
-    for (let b = 0; b < B; b++) out.push(this.#expand(logSoftmax(logits.subarray((b * L + L - 1) * V, (b * L + L) * V))));
+    for (let b = 0; b < B; b++) {
+      const last = raw.subarray((b * positions + positions - 1) * V, (b * positions + positions) * V);
+      out.push(this.#expand(logSoftmax(last instanceof Uint16Array ? halfArrayToFloat32(last) : last)));
+    }
     if (rows && full && layout.kind !== 'none') {
       const outNames = layout.kind === 'combined' ? layout.outputs : [...layout.outKeys, ...layout.outValues];
-      const presents = outNames.map((n) => result[n]!.data as Float32Array);
+      const presents = outNames.map((n) => result[n]!.data as Float32Array | Uint16Array);
       const total = pastLen + L;
       rows.forEach((row, b) => {
         const tensors = presents.map((p) => {
           if (layout.kind === 'combined') {
             const per = p.length / (2 * B);
-            const t = new Float32Array(2 * per);
+            const t = p instanceof Uint16Array ? new Uint16Array(2 * per) : new Float32Array(2 * per);
             t.set(p.subarray(b * per, (b + 1) * per), 0);
             t.set(p.subarray((B + b) * per, (B + b + 1) * per), per);
             return t;
@@ -257,6 +350,57 @@ export class OnnxCausalLm implements NextTokenScorer {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * The ids transformers puts before a prompt: the leading special tokens of the
+ * tokenizer's post-processor (TemplateProcessing, as Llama 3 and others define BOS), else
+ * `bos_token` when tokenizer_config.json sets `add_bos_token` (older Llama/Mistral exports).
+ */
+function bosFor(dir: string, codec: TokenizerCodec, addBos: boolean | undefined): readonly number[] {
+  if (addBos === false) return [];
+  const fromTemplate = codec.tokenizer.prefixIds;
+  if (fromTemplate.length) return fromTemplate;
+  const file = join(dir, 'tokenizer_config.json');
+  let config: Record<string, unknown> = {};
+  if (existsSync(file)) {
+    try {
+      config = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (error) {
+      throw new ScorerError(`${file}: not valid JSON (${(error as Error).message}).`);
+    }
+  }
+  if (addBos !== true && config['add_bos_token'] !== true) return [];
+  const token = config['bos_token'];
+  const content = typeof token === 'string' ? token : token && typeof token === 'object' ? (token as { content?: unknown }).content : undefined;
+  const id = typeof content === 'string' ? codec.tokenizer.tokenToId(content) : undefined;
+  if (id === undefined) throw new ScorerError(`${dir}: BOS was asked for (add_bos_token or addBos) but tokenizer_config.json names no bos_token the tokenizer knows.`);
+  return [id];
+}
+
+const SLICED = 'logits_all_positions';
+
+/**
+ * The graph with `logits` cut to the last position, or undefined where that can't be done
+ * in memory (external data, over 2 GB, no node producing `logits`). Positions before the
+ * last are never read: beam search needs the next-token distribution only.
+ */
+function lastPositionLogits(file: string): Uint8Array | undefined {
+  if (statSync(file).size > 2 ** 31) return undefined;
+  const model = decodeModel(readFileSync(file), file);
+  const graph = model.graph;
+  if (!graph) return undefined;
+  if ((graph.initializer ?? []).some((t) => t.dataLocation === 1)) return undefined;
+  const producer = (graph.node ?? []).find((n) => (n.output ?? []).includes('logits'));
+  const output = (graph.output ?? []).find((o) => o.name === 'logits');
+  if (!producer || !output) return undefined;
+  producer.output = producer.output!.map((o) => (o === 'logits' ? SLICED : o));
+  const int64 = (name: string, value: bigint) => ({ name, dataType: 7, dims: [1], rawData: new Uint8Array(BigInt64Array.of(value).buffer) });
+  graph.initializer = [...(graph.initializer ?? []), int64(`${SLICED}/starts`, -1n), int64(`${SLICED}/ends`, 2n ** 63n - 1n), int64(`${SLICED}/axes`, 1n)];
+  graph.node = [...(graph.node ?? []), { opType: 'Slice', name: `${SLICED}/slice`, input: [SLICED, `${SLICED}/starts`, `${SLICED}/ends`, `${SLICED}/axes`], output: ['logits'] }];
+  const dims = output.type?.tensorType?.shape?.dim;
+  if (dims && dims.length === 3) dims[1] = { dimValue: 1 };
+  return encodeModel(model);
 }
 
 function layerOf(name: string): number {
