@@ -5,5 +5,5 @@ export { mineBatch, type EnsembleOptions, type MinedExample, type ScoredDoc, typ
 export { fitTuple, formatExample, OUTPUT_FORMATS, TUPLE_FORMATS, type OutputFormat } from './formats.js';
 export { FalseNegativeOracle } from './labels.js';
 export { MiningStats, ScoreReservoir, type MiningReport, type TeacherCounts } from './stats.js';
-export { mineToFile, type MineToFileOptions } from './run.js';
+export { mineToFile, mineToFileOptionsSchema, type MineToFileOptions } from './run.js';
 export { histogramSvg } from './svg.js';

@@ -41,6 +41,8 @@ export const miningOptionsSchema = z
     depth: z.number().int().positive().default(100),
     seed: z.number().int().default(42),
   })
+  // Strict: a misspelled option (`methd: abs`) is an error naming the closest key, not a silent default.
+  .strict()
   .superRefine((o, ctx) => {
     if (o.rangeMax !== undefined && o.rangeMax <= o.rangeMin) ctx.addIssue({ code: 'custom', path: ['rangeMax'], message: `rangeMax (${o.rangeMax}) must be greater than rangeMin (${o.rangeMin})` });
     if (o.minScore !== undefined && o.maxScore !== undefined && o.maxScore < o.minScore) ctx.addIssue({ code: 'custom', path: ['maxScore'], message: 'maxScore must be >= minScore' });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
-import { InputError, parseConfig, throwIfAborted, writeFileAtomic, QuarryError, type DocStore, type ProgressCallback, type Qrels, type Query } from '@quarry/core';
+import { InputError, checkOptions, parseConfig, runtimeOptionsShape, throwIfAborted, z, writeFileAtomic, QuarryError, type DocStore, type ProgressCallback, type Qrels, type Query } from '@quarry/core';
 import { TUPLE_FORMATS, fitTuple, formatExample, type OutputFormat } from './formats.js';
 import type { FalseNegativeOracle } from './labels.js';
 import { mineBatch, type EnsembleOptions, type Teacher } from './miner.js';
@@ -33,6 +33,27 @@ export interface MineToFileOptions {
   signal?: AbortSignal;
 }
 
+/**
+ * `mineToFile(options)`, strict: a misspelled key (`{ overwite: true }`) is a ConfigError naming
+ * the closest valid one. `options` is checked next by `miningOptionsSchema` (strict as well).
+ */
+export const mineToFileOptionsSchema = z.strictObject({
+  queries: z.array(z.unknown()),
+  qrels: z.custom<Qrels>((v) => v instanceof Map, 'must be a Map of query id -> (doc id -> grade)'),
+  docs: z.custom<DocStore>((v) => typeof (v as DocStore | null)?.get === 'function', 'must be a DocStore'),
+  teachers: z.array(z.unknown()),
+  options: z.record(z.string(), z.unknown()).optional(),
+  ensemble: z.strictObject({ mode: z.enum(['intra', 'cross']).optional(), dedup: z.boolean().optional() }).optional(),
+  format: z.string(),
+  out: z.string().min(1),
+  overwrite: z.boolean().optional(),
+  pad: z.boolean().optional(),
+  oracle: z.unknown().optional(),
+  batchSize: z.number().int().positive().optional(),
+  checkpointEvery: z.number().nonnegative().optional(),
+  ...runtimeOptionsShape,
+});
+
 const CHECKPOINT_VERSION = 1;
 
 interface Checkpoint {
@@ -51,6 +72,7 @@ interface Checkpoint {
  * Memory is bounded by the batch: no query × corpus matrix is ever built.
  */
 export async function mineToFile(o: MineToFileOptions): Promise<{ report: MiningReport; resumedFrom: number }> {
+  checkOptions(mineToFileOptionsSchema, o, 'mineToFile options');
   const options = parseConfig(miningOptionsSchema, o.options ?? {}, 'mining options');
   const ensemble: EnsembleOptions = { mode: o.ensemble?.mode ?? 'intra', dedup: o.ensemble?.dedup ?? false };
   const batchSize = o.batchSize ?? 256;

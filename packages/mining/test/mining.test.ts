@@ -206,6 +206,14 @@ describe('mineToFile', () => {
   const teacher = { name: 't', retriever: new TableTeacher(table) };
   const base = { queries, qrels: qrels(rows), docs, teachers: [teacher], format: 'labeled-list' as const, batchSize: 8, checkpointEvery: 0, options: { method: 'perc-pos' as const, selection: 'sample' as const, sampleFrom: 5, negatives: 3 } };
 
+  it('rejects unknown options with a suggestion (issue #15 item 13)', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'quarry-mine-')), 'x.jsonl');
+    await expect(mineToFile({ ...base, out, overwite: true } as never)).rejects.toThrow(/Invalid mineToFile options:\n {2}- overwite: Unrecognized key: "overwite" \(did you mean "overwrite"\?\)/);
+    await expect(mineToFile({ ...base, out, ensemble: { mode: 'cross', dedupe: true } } as never)).rejects.toThrow(/ensemble\.dedupe: .*did you mean "dedup"/);
+    await expect(mineToFile({ ...base, out, options: { ...base.options, methd: 'abs' } } as never)).rejects.toThrow(/Invalid mining options:\n {2}- methd: .*did you mean "method"/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('resumes a killed run without losing or repeating rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'quarry-mine-'));
     const whole = await mineToFile({ ...base, out: join(dir, 'whole.jsonl') });
