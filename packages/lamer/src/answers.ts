@@ -1,4 +1,5 @@
-import type { Doc, Generator, Query } from '@quarry/core';
+import { checkOptions, type Doc, type Generator, type Query } from '@quarry/core';
+import { llmAnswerOptionsSchema } from './options.js';
 
 /** A first-round document shown to the answer generator. */
 export interface Candidate {
@@ -47,6 +48,7 @@ export class LlmAnswers implements AnswerSource {
     readonly generator: Generator,
     readonly options: LlmAnswerOptions = {},
   ) {
+    checkOptions(llmAnswerOptionsSchema, options, 'LlmAnswers options');
     this.name = generator.name;
   }
 

@@ -1,6 +1,7 @@
-import { InputError, docText, throwIfAborted, type DocStore, type Encoder } from '@quarry/core';
+import { InputError, checkOptions, docText, throwIfAborted, type DocStore, type Encoder } from '@quarry/core';
 import { createAnalyzer, type Analyzer } from '@quarry/bm25';
 import type { AnswerInput, AnswerSource, Candidate } from './answers.js';
+import { extractiveOptionsSchema } from './options.js';
 
 export interface ExtractiveOptions {
   /**
@@ -69,6 +70,7 @@ export class ExtractiveAnswers implements AnswerSource {
 
   /** Computes document frequencies over the collection (for the idf weights), once. */
   static async fromDocs(docs: DocStore | Iterable<{ title?: string; text: string }>, options: ExtractiveOptions = {}, signal?: AbortSignal): Promise<ExtractiveAnswers> {
+    checkOptions(extractiveOptionsSchema, options, 'ExtractiveAnswers options');
     const analyzer = options.analyzer ?? createAnalyzer('english');
     const df = new Map<string, number>();
     let n = 0;

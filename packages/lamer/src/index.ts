@@ -1,3 +1,4 @@
+export { lamerShape, llmAnswerShape, lameROptionsSchema, llmAnswerOptionsSchema, lameRRetrieverOptionsSchema, lameRDenseBuildOptionsSchema, extractiveOptionsSchema } from './options.js';
 export { LameR, LameRRetriever, LameRDenseRetriever, type LameROptions, type LameRExplain } from './lamer.js';
 export { LlmAnswers, type AnswerSource, type AnswerInput, type Candidate, type LlmAnswerOptions } from './answers.js';
 export { ExtractiveAnswers, splitSentences, type ExtractiveOptions } from './extractive.js';

@@ -1,5 +1,6 @@
-import { InputError, TopK, docText, reciprocalRankFusion, throwIfAborted, type DocStore, type Encoder, type Hit, type Query, type QueryRewriter, type RewriteContext, type Retriever, type SearchOptions } from '@quarry/core';
+import { InputError, TopK, checkOptions, docText, reciprocalRankFusion, throwIfAborted, type DocStore, type Encoder, type Hit, type Query, type QueryRewriter, type RewriteContext, type Retriever, type SearchOptions } from '@quarry/core';
 import type { AnswerSource, Candidate } from './answers.js';
+import { lameRDenseBuildOptionsSchema, lameROptionsSchema, lameRRetrieverOptionsSchema } from './options.js';
 import { augmentQuery, renderPrompt, resolveTemplate, truncateTokens } from './prompt.js';
 
 export interface LameROptions {
@@ -63,6 +64,7 @@ export class LameR implements QueryRewriter {
     }
     this.template = resolveTemplate(this.mode, options.template ?? 'web');
     if (this.mode === 'lamer' && this.m > 0 && !this.template.includes('{candidates}')) throw new InputError('A LameR template needs a {candidates} placeholder (or set candidates to 0).');
+    checkOptions(lameROptionsSchema, options, 'LameR options');
   }
 
   /** Runs the first round, the prompt and the answer source; returns the trace. */
@@ -133,6 +135,7 @@ export class LameRRetriever implements Retriever {
       parallel?: number;
     } = {},
   ) {
+    checkOptions(lameRRetrieverOptionsSchema, options, 'LameRRetriever options');
     this.name = `${lamer.mode}-${retriever.name}`;
   }
 
@@ -179,6 +182,7 @@ export class LameRDenseRetriever implements Retriever {
 
   /** Encodes every document (title + text), normalised for cosine. */
   static async build(lamer: LameR, encoder: Encoder, firstRound: Retriever, docs: DocStore, options: { batchSize?: number; signal?: AbortSignal; parallel?: number } = {}): Promise<LameRDenseRetriever> {
+    checkOptions(lameRDenseBuildOptionsSchema, options, 'LameRDenseRetriever.build options');
     const all = [...docs];
     const d = encoder.dim;
     const vectors = new Float32Array(all.length * d);

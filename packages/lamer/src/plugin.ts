@@ -6,26 +6,26 @@ import { OpenAIClient, OpenAIGenerator } from '@quarry/llm';
 import { LlmAnswers, type AnswerSource } from './answers.js';
 import { ExtractiveAnswers } from './extractive.js';
 import { LameR, LameRDenseRetriever, LameRRetriever } from './lamer.js';
+import { lamerShape, llmAnswerShape } from './options.js';
 
 /** The model the extractive source selects sentences with by default: Quarry's own static encoder trained without any SciFact query. */
 export const DEFAULT_SELECTOR_MODEL = 'scifact-static-selfsup';
 
+// The keys LameR and LlmAnswers share come from ./options.js (the classes check them there); order kept as before.
 const lamerOptions = {
-  mode: z.enum(['lamer', 'hyde']).default('lamer').describe("'lamer': candidates in the prompt; 'hyde': HyDE's prompt without candidates"),
+  mode: lamerShape.mode,
   generator: z.enum(['extractive', 'openai']).default('extractive').describe("'openai': an OpenAI-compatible LLM server; 'extractive': sentences from the candidates (pseudo-relevance feedback, no LLM)"),
-  candidates: z.number().int().min(0).default(10).describe('M: first-round candidates in the prompt (paper 10)'),
-  answers: z.number().int().min(1).default(5).describe('n: answers per query (paper 5)'),
-  candidateTokens: z.number().int().min(1).default(128).describe('whitespace tokens kept of each candidate (paper 128)'),
-  template: z.string().min(1).default('web').describe("prompt: 'web', 'scientific', 'counter-argument', 'financial' or a template with {query} and {candidates}"),
-  queryRepeats: z.number().int().min(1).default(1).describe('copies of the query before each answer (paper 1)'),
+  candidates: lamerShape.candidates,
+  answers: lamerShape.answers,
+  candidateTokens: lamerShape.candidateTokens,
+  template: lamerShape.template,
+  queryRepeats: lamerShape.queryRepeats,
   selector: z.enum(['dense', 'lexical', 'hybrid']).default('dense').describe('extractive: how sentences are chosen'),
   encoder: z.string().min(1).optional().describe(`extractive: encoder folder for the dense selector (default: bundled ${DEFAULT_SELECTOR_MODEL})`),
   llmUrl: z.string().min(1).optional().describe('openai: base URL, e.g. http://127.0.0.1:8080/v1 (default $QUARRY_LLM_URL)'),
   llmModel: z.string().min(1).optional().describe('openai: model name (default $QUARRY_LLM_MODEL)'),
   llmApi: z.enum(['chat', 'completions']).default('chat').describe('openai: chat or text completions'),
-  temperature: z.number().min(0).max(2).default(0.7).describe('openai: sampling temperature'),
-  maxTokens: z.number().int().positive().default(256).describe('openai: tokens per answer'),
-  seed: z.number().int().optional().describe('openai: sampling seed, for servers that honour it'),
+  ...llmAnswerShape,
   timeoutMs: z.number().int().positive().default(120_000).describe('openai: per-attempt timeout'),
   retries: z.number().int().min(0).default(4).describe('openai: retries on 429/5xx/network errors'),
   concurrency: z.number().int().positive().default(4).describe('openai: requests in flight; also the queries of a batch expanded at once by the retrievers'),

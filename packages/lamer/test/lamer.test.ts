@@ -1,9 +1,9 @@
-import { MemoryDocStore, Pipeline, PluginRegistry, type Doc } from '@quarry/core';
+import { ConfigError, MemoryDocStore, Pipeline, PluginRegistry, type Doc } from '@quarry/core';
 import { Bm25Index, bm25Plugin } from '@quarry/bm25';
 import { FakeOpenAIServer } from '@quarry/llm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExtractiveAnswers, LAMER_TEMPLATES, LameR, LameRDenseRetriever, LameRRetriever, augmentQuery, lamerPlugin, lamerRewriterPlugin, renderPrompt, splitSentences, truncateTokens, type AnswerSource } from '../src/index.js';
+import { ExtractiveAnswers, LAMER_TEMPLATES, LameR, LameRDenseRetriever, LameRRetriever, LlmAnswers, lameROptionsSchema, augmentQuery, lamerPlugin, lamerRewriterPlugin, renderPrompt, splitSentences, truncateTokens, type AnswerSource } from '../src/index.js';
 
 const docs: Doc[] = [
   { id: 'd1', title: 'Vitamin D and bones', text: 'Vitamin D supplements reduce the risk of hip fractures in older adults. The effect is larger with calcium.' },
@@ -189,6 +189,27 @@ describe('dense variant and options', () => {
     const out = await src.answers({ query: { id: 'q', text: 'a b' }, prompt: '', candidates: [{ id: 'p', rank: 0, score: 1, doc: store.get('p')!, text: '' }], n: 2 });
     expect(out[0]).toBe('A a a a b.');
     expect(out).toHaveLength(2);
+  });
+
+  it('rejects unknown options with a suggestion in every constructor and factory (issue #15 item 13)', async () => {
+    const fixed: AnswerSource = { name: 'fixed', kind: 'extractive', answers: async () => [] };
+    const store = new MemoryDocStore(docs);
+    const suggestion = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (error) {
+        return (error as ConfigError).issues[0]?.suggestion;
+      }
+      return undefined;
+    };
+    expect(suggestion(() => new LameR(fixed, { answer: 2 } as never))).toBe('answers');
+    const bm25 = await Bm25Index.build(docs);
+    expect(suggestion(() => new LameRRetriever(new LameR(fixed), bm25, store, { fuse: { dept: 10 } } as never))).toBe('depth');
+    expect(suggestion(() => new LlmAnswers({ name: 'g', generate: async () => [] }, { max_tokens: 9 } as never))).toBe('maxTokens');
+    await expect(ExtractiveAnswers.fromDocs(store, { selecter: 'lexical' } as never)).rejects.toThrow(/selecter.*did you mean "selector"/);
+    await expect(LameRDenseRetriever.build(new LameR(fixed), { dim: 1, encode: async () => ({ rows: 0, cols: 1, data: new Float32Array() }) }, bm25, store, { paralel: 2 } as never)).rejects.toBeInstanceOf(ConfigError);
+    // The plugin schema and the class share one definition of these keys.
+    expect(lameROptionsSchema.shape.answers).toBe((lamerPlugin.schema as unknown as { shape: Record<string, unknown> }).shape['answers']);
   });
 
   it('validates options with messages that say what to change', async () => {
