@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import {
   IndexCorruptError,
   InputError,
+  isBlankDoc,
   openIndexDir,
+  reciprocalRankFusion,
   saveIndexDir,
   sha256,
   throwIfAborted,
@@ -69,8 +71,23 @@ export const DEFAULT_LLM2GR_OPTIONS: Llm2grOptions = {
   hits: 'all',
 };
 
+/**
+ * How a hit was generated. 'titles': the paper's two stages. Documents without a title
+ * can't be reached through the title trie, so they are generated SEAL-style: a passage
+ * prefix constrained by an FM-index over their texts, located to its documents —
+ * 'passage-prefix (no titles)' when no document of the corpus has a title (MS MARCO
+ * passages, NPL), 'passage-prefix (no title)' for the untitled documents of a corpus
+ * where some have one.
+ */
+export type Llm2grMode = 'titles' | 'passage-prefix (no titles)' | 'passage-prefix (no title)';
+
+/** Occurrences located per generated prefix in the passage-prefix mode (a full-length prefix rarely has more). */
+const LOCATE_LIMIT = 100;
+
 /** What one query generated: titles, the passage prefix and passage per recalled document. */
 export interface Generation {
+  /** Which stages ran: 'titles', 'passage-prefix (no titles)', or both for a corpus where only some documents have titles. */
+  modes: Llm2grMode[];
   titles: { title: string; score: number; docs: string[] }[];
   passages: { doc: string; prefix: string; passage: string; score: number; offset: number }[];
   hits: Hit[];
@@ -100,10 +117,13 @@ export class Llm2grIndex {
       if (seen.has(doc.id)) throw new InputError(`Document id "${doc.id}" appears twice; ids must be unique.`);
       seen.add(doc.id);
       ids.push(doc.id);
-      const title = (doc.title ?? '').trim();
+      // A document with nothing to match (core's isBlankDoc) gets no title and no text tokens:
+      // neither the trie nor the FM-index can generate it, so no search returns it.
+      const blank = isBlankDoc(doc);
+      const title = blank ? '' : (doc.title ?? '').trim();
       titles.push(title);
       titleTokens.push(title ? codec.encode(` ${title}`) : []);
-      textTokens.push(codec.encode(` ${doc.text}`));
+      textTokens.push(blank ? [] : codec.encode(` ${doc.text}`));
       if (ids.length % 500 === 0) {
         throwIfAborted(options.signal, 'LLM2GR indexing');
         options.onProgress?.({ phase: 'tokenize', done: ids.length, ...(options.total !== undefined ? { total: options.total } : {}) });
@@ -172,6 +192,8 @@ export class Llm2grRetriever implements Retriever {
   readonly name = 'llm2gr';
   readonly options: Llm2grOptions;
   readonly #endToken: number | undefined;
+  /** Non-empty documents without a title and the FM-index over their texts (built on first use). */
+  #untitled: { fm: FmIndex; docs: Int32Array | undefined; all: boolean } | null | undefined;
 
   constructor(
     readonly index: Llm2grIndex,
@@ -198,6 +220,13 @@ export class Llm2grRetriever implements Retriever {
     const o = this.options;
     const { trie, fm, ids, titles } = this.index;
     const fill = (template: string): string => template.split('{query}').join(q);
+    const untitled = this.#untitledDocs();
+    if (untitled?.all) {
+      // No document has a title: stage 1 generates passage prefixes over the whole corpus instead.
+      const found = await this.#passagePrefixes(fill(o.passagePrompt), untitled, signal);
+      const hits = this.#prefixHits(found, 'passage-prefix (no titles)');
+      return { modes: ['passage-prefix (no titles)'], titles: [], passages: found.map(({ doc, prefix, passage, score, offset }) => ({ doc: ids[doc]!, prefix, passage, score, offset })), hits, ms: performance.now() - t0 };
+    }
 
     // Stage 1: titles.
     const titleHyps = await constrainedBeamSearch(this.scorer, this.scorer.encode(fill(o.titlePrompt)), trieConstraint(trie), trie.root(), {
@@ -253,6 +282,7 @@ export class Llm2grRetriever implements Retriever {
         id: ids[d]!,
         score: o.alpha * ts + (1 - o.alpha) * ps,
         explain: {
+          mode: 'titles',
           titles: titleOut.map(({ title, score }) => ({ title, score })),
           prefix: p?.prefix ?? null,
           passage: p?.passage ?? null,
@@ -262,7 +292,75 @@ export class Llm2grRetriever implements Retriever {
       });
     }
     hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
-    return { titles: titleOut, passages, hits, ms: performance.now() - t0 };
+    if (!untitled) return { modes: ['titles'], titles: titleOut, passages, hits, ms: performance.now() - t0 };
+
+    // Untitled documents of a partly titled corpus: passage prefixes over their own FM-index.
+    // Title and prefix scores live on different scales, so the two rankings are fused by rank
+    // (RRF, k = 60); explain keeps each hit's own score as generationScore.
+    const found = await this.#passagePrefixes(fill(o.passagePrompt), untitled, signal);
+    for (const { doc, prefix, passage, score, offset } of found) passages.push({ doc: ids[doc]!, prefix, passage, score, offset });
+    const prefixHits = this.#prefixHits(found, 'passage-prefix (no title)');
+    const byId = new Map([...hits, ...prefixHits].map((h) => [h.id, h]));
+    const fused = reciprocalRankFusion([hits, prefixHits]).map(({ id, score }) => {
+      const own = byId.get(id)!;
+      return { id, score, explain: { ...own.explain, generationScore: own.score } };
+    });
+    return { modes: ['titles', 'passage-prefix (no title)'], titles: titleOut, passages, hits: fused, ms: performance.now() - t0 };
+  }
+
+  /** The non-empty documents without a title, or null when every one has a title. */
+  #untitledDocs(): { fm: FmIndex; docs: Int32Array | undefined; all: boolean } | null {
+    if (this.#untitled !== undefined) return this.#untitled;
+    const { titles, fm } = this.index;
+    const docs: number[] = [];
+    let titled = 0;
+    for (let d = 0; d < titles.length; d++) {
+      if (titles[d]) titled++;
+      else if (fm.docLength(d) > 0) docs.push(d);
+    }
+    if (docs.length === 0) this.#untitled = null;
+    else if (titled === 0) this.#untitled = { fm, docs: undefined, all: true };
+    else this.#untitled = { fm: FmIndex.build(docs.map((d) => fm.document(d)), { sampleRate: 4 }), docs: Int32Array.from(docs), all: false };
+    return this.#untitled;
+  }
+
+  /**
+   * SEAL-style: generates `titleBeam` passage prefixes (up to `prefixLength` tokens) under the
+   * FM-index constraint, locates each in the documents, and gives every document the score of
+   * the best prefix found in it (with the passage from where it occurs). Best first.
+   */
+  async #passagePrefixes(prompt: string, source: { fm: FmIndex; docs: Int32Array | undefined }, signal: AbortSignal | undefined): Promise<{ doc: number; prefix: string; passage: string; score: number; offset: number; rank: number }[]> {
+    const o = this.options;
+    const hyps = await constrainedBeamSearch(this.scorer, this.scorer.encode(prompt), fmConstraint(source.fm, o.prefixLength), source.fm.root(), {
+      beamSize: o.titleBeam,
+      maxTokens: o.prefixLength,
+      ...(signal ? { signal } : {}),
+    });
+    const found = new Map<number, { doc: number; prefix: string; passage: string; score: number; offset: number; rank: number }>();
+    hyps.forEach((h, rank) => {
+      if (h.tokens.length === 0) return;
+      const prefix = this.scorer.decode(h.tokens).trim();
+      for (const occ of source.fm.locate(h.state, LOCATE_LIMIT)) {
+        const d = source.docs ? source.docs[occ.doc]! : occ.doc;
+        if (found.has(d)) continue;
+        const passage = this.scorer.decode(Array.from(this.index.fm.extract(d, occ.offset, o.passageLength))).trim();
+        found.set(d, { doc: d, prefix, passage, score: h.score, offset: occ.offset, rank });
+      }
+    });
+    return [...found.values()];
+  }
+
+  /** Hits for documents found by passage prefixes; with hits 'kept', only those of the `keepTitles` best prefixes. */
+  #prefixHits(found: readonly { doc: number; prefix: string; passage: string; score: number; rank: number }[], mode: Llm2grMode): Hit[] {
+    const o = this.options;
+    const hits = found
+      .filter((f) => o.hits === 'all' || f.rank < o.keepTitles)
+      .map((f) => ({
+        id: this.index.ids[f.doc]!,
+        score: f.score,
+        explain: { mode, titles: [], prefix: f.prefix, passage: f.passage, titleScore: null, passageScore: f.score },
+      }));
+    return hits.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {

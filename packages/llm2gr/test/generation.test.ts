@@ -86,7 +86,10 @@ describe('LLM2GR generation invariants', () => {
   it('handles a corpus without titles, empty and duplicate titles, and a query of unknown words', async () => {
     const scorer = new ToyScorer(V);
     const none = new Llm2grRetriever(Llm2grIndex.build([{ id: 'a', text: '1 2 3' }], scorer), scorer, { titleEnd: '' });
-    expect(await none.search('anything')).toEqual([]);
+    // No titles at all: passage prefixes over the whole corpus's FM-index stand in for stage 1.
+    const untitled = await none.search('anything');
+    expect(untitled.map((h) => h.id)).toEqual(['a']);
+    expect(untitled[0]!.explain).toMatchObject({ mode: 'passage-prefix (no titles)', titles: [], titleScore: null });
     const docs: Doc[] = [
       { id: 'a', title: '5 6', text: '1 2 3 4' },
       { id: 'b', title: '5 6', text: '4 3 2 1' },
@@ -99,7 +102,10 @@ describe('LLM2GR generation invariants', () => {
     expect(gen.titles.find((t) => t.title === '5 6')!.docs).toEqual(['a', 'b']);
     // Prefixes stop at the end of a short document (longer than any document is impossible).
     for (const p of gen.passages) expect(scorer.encode(p.prefix).length).toBeLessThanOrEqual(4);
-    expect(gen.hits.map((h) => h.id).sort()).toEqual(['a', 'b', 'd']);
+    // The untitled doc c is reached by a passage prefix over the untitled docs' own FM-index.
+    expect(gen.modes).toEqual(['titles', 'passage-prefix (no title)']);
+    expect(gen.hits.map((h) => h.id).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(gen.hits.find((h) => h.id === 'c')!.explain).toMatchObject({ mode: 'passage-prefix (no title)' });
     expect(gen.hits[0]!.explain).toMatchObject({ titles: expect.any(Array) });
     expect(() => Llm2grIndex.build([{ id: 'x', text: '1' }, { id: 'x', text: '2' }], scorer)).toThrow(/twice/);
     expect(() => new Llm2grRetriever(Llm2grIndex.build(docs, scorer), new ToyScorer(V + 1))).toThrow(/different tokenizer/);
