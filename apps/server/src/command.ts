@@ -10,6 +10,8 @@ Options:
   --config FILE        YAML or JSON: pipelines: {NAME: {dataset: DIR, pipeline: NAME|FILE} | {index: DIR}}
   --port N             port to listen on (default: the config's server.port, else 8080; 0 = any free port)
   --host HOST          address to bind (default: the config's server.host, else 127.0.0.1, loopback only)
+  --allowed-host NAME  also answer requests whose Host header is NAME (repeatable; *.example.com for subdomains);
+                       localhost and IP addresses are always answered, other names get 403 (DNS rebinding)
   --log-level LEVEL    fatal, error, warn, info (default), debug or silent; logs are JSON lines on stdout
   -h, --help           show this help
 
@@ -21,7 +23,7 @@ Example:
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** Parses `--port`, `--host`, `--log-level` the same way for `quarry serve` and `quarry-server`. */
-export function serveOptions(values: Record<string, unknown>): { configFile: string; port?: number; host?: string; log: LogOptions } {
+export function serveOptions(values: Record<string, unknown>): { configFile: string; port?: number; host?: string; allowedHosts?: string[]; log: LogOptions } {
   if (!values['config']) throw new ConfigError('quarry serve needs --config FILE (YAML or JSON: `pipelines: {bm25: {dataset: DIR, pipeline: bm25}}`). See --help.');
   let port: number | undefined;
   if (values['port'] !== undefined) {
@@ -34,6 +36,7 @@ export function serveOptions(values: Record<string, unknown>): { configFile: str
     configFile: String(values['config']),
     ...(port !== undefined ? { port } : {}),
     ...(values['host'] !== undefined ? { host: String(values['host']) } : {}),
+    ...(values['allowed-host'] !== undefined ? { allowedHosts: ([] as unknown[]).concat(values['allowed-host']).map(String) } : {}),
     log: { level: level as (typeof LEVELS)[number] },
   };
 }
@@ -45,7 +48,7 @@ export async function runServeCommand(argv: string[], io: { err(line: string): v
     try {
       values = parseArgs({
         args: argv,
-        options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'allowed-host': { type: 'string', multiple: true }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
         strict: true,
         allowPositionals: false,
       }).values;

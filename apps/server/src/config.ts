@@ -27,6 +27,16 @@ export const limitsSchema = z.strictObject({
   maxBatch: z.number().int().min(1).max(10_000).default(100),
   /** Longest query text, in characters. */
   maxQueryChars: z.number().int().min(1).max(1_000_000).default(4096),
+  /** Work budget: most hits one request may ask for, queries x k (a `/search` is one query). Past it: 400 BUDGET_EXCEEDED. */
+  maxHits: z.number().int().min(1).max(100_000_000).default(20_000),
+  /** Work budget: most snippet characters one request may ask for, queries x k x snippet. Past it: 400 BUDGET_EXCEEDED. */
+  maxSnippetChars: z.number().int().min(0).max(2_000_000_000).default(2_000_000),
+  /**
+   * Largest response body, in bytes. Bodies are written as they are produced; one that would grow past
+   * this (explanations are not in the budget above) is refused with 400 BUDGET_EXCEEDED while it is still
+   * under 64 KiB, else cut off by closing the connection.
+   */
+  maxResponseBytes: z.number().int().min(4096).max(2 ** 31).default(32 * 2 ** 20),
 });
 export type ServerLimits = z.output<typeof limitsSchema>;
 export type ServerLimitsInput = z.input<typeof limitsSchema>;
@@ -49,6 +59,8 @@ const indexEntrySchema = z.strictObject({
 
 const serverSectionSchema = z.strictObject({
   host: z.string().min(1).optional(),
+  /** Host names (the Host header, port aside) answered besides loopback names and IP addresses; `*.example.com` matches subdomains. */
+  allowedHosts: z.array(z.string().min(1)).default([]),
   port: z.number().int().min(0).max(65_535).optional(),
   limits: limitsSchema.default(limitsSchema.parse({})),
 });
@@ -70,6 +82,8 @@ export interface ServerConfig {
   pipelines: { name: string; source: PipelineSource }[];
   host?: string;
   port?: number;
+  /** Host names answered besides loopback names and IP addresses (`server.allowedHosts`). */
+  allowedHosts?: string[];
   limits: ServerLimits;
 }
 
@@ -110,7 +124,7 @@ export function parseServerConfig(value: unknown, baseDir: string, builtinPipeli
       pipelines.push({ name, source });
     }
   }
-  return { baseDir, ...origin, pipelines, host: parsed.server.host, port: parsed.server.port, limits: parsed.server.limits };
+  return { baseDir, ...origin, pipelines, host: parsed.server.host, port: parsed.server.port, allowedHosts: parsed.server.allowedHosts, limits: parsed.server.limits };
 }
 
 function inside(baseDir: string, path: string, name: string, file: string): string {

@@ -4,6 +4,8 @@ import { QuarryError, type QuarryErrorCode } from '@quarry/core';
 export type ApiErrorCode =
   | 'INVALID_JSON'
   | 'INVALID_REQUEST'
+  | 'BUDGET_EXCEEDED'
+  | 'HOST_NOT_ALLOWED'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'BODY_TOO_LARGE'
   | 'BODY_TIMEOUT'
@@ -22,6 +24,8 @@ export type ApiErrorCode =
 const CORE_CODE: Record<ApiErrorCode, QuarryErrorCode> = {
   INVALID_JSON: 'INPUT_INVALID',
   INVALID_REQUEST: 'INPUT_INVALID',
+  BUDGET_EXCEEDED: 'INPUT_INVALID',
+  HOST_NOT_ALLOWED: 'INPUT_INVALID',
   UNSUPPORTED_MEDIA_TYPE: 'INPUT_INVALID',
   BODY_TOO_LARGE: 'INPUT_INVALID',
   BODY_TIMEOUT: 'INPUT_INVALID',
@@ -38,7 +42,14 @@ const CORE_CODE: Record<ApiErrorCode, QuarryErrorCode> = {
   INTERNAL: 'UPSTREAM_FAILED',
 };
 
-/** A failure answered with an HTTP status and a JSON body `{statusCode, error: {code, message, issues?}}`. */
+/** Which server limit a request went past: its name under `server.limits`, the most allowed, and what the request asked for. */
+export interface LimitExceeded {
+  name: string;
+  max: number;
+  asked: number;
+}
+
+/** A failure answered with an HTTP status and a JSON body `{statusCode, error: {code, message, issues?, limit?}}`. */
 export class HttpError extends QuarryError {
   constructor(
     readonly status: number,
@@ -46,7 +57,8 @@ export class HttpError extends QuarryError {
     message: string,
     readonly issues?: readonly { path: string; message: string }[],
     readonly headers: Readonly<Record<string, string>> = {},
+    readonly limit?: LimitExceeded,
   ) {
-    super(CORE_CODE[apiCode], message, { status, apiCode });
+    super(CORE_CODE[apiCode], message, { status, apiCode, ...(limit ? { limit } : {}) });
   }
 }

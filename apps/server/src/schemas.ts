@@ -68,8 +68,8 @@ export interface BatchResponse {
   results: { id: string; query: string; hits: ApiHit[] }[];
 }
 
-/** The body of every error response. */
+/** The body of every error response; `limit` comes with BUDGET_EXCEEDED (which limit, its value, what was asked). */
 export interface ApiError {
   statusCode: number;
-  error: { code: string; message: string; issues?: { path: string; message: string }[] };
+  error: { code: string; message: string; issues?: { path: string; message: string }[]; limit?: { name: string; max: number; asked: number } };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES, createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
+import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ConfigError, QuarryError, parseConfig, z, type Doc, type Hit, type PluginRegistry, type Query } from '@quarry/core';
@@ -8,10 +9,11 @@ import { builtinPipelines, defaultRegistry } from '@quarry/cli';
 import { readJsonBody } from './body.js';
 import { limitsSchema, loadServerConfig, type ServerConfig, type ServerLimits, type ServerLimitsInput } from './config.js';
 import { HttpError } from './errors.js';
+import { redactConfig, redactError } from './redact.js';
 import { Limiter } from './limiter.js';
 import { loadPipelines, type ServedPipeline } from './load.js';
 import { ServerMetrics } from './metrics.js';
-import { batchRequestSchema, searchRequestSchema, type ApiError, type ApiHit, type BatchResponse, type SearchResponse } from './schemas.js';
+import { batchRequestSchema, searchRequestSchema, type ApiError, type ApiHit } from './schemas.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
@@ -23,6 +25,12 @@ export interface CreateServerOptions {
   /** The pipelines to answer for, by name. May be filled after creation, before `listen`. */
   pipelines: Map<string, ServedPipeline>;
   limits?: ServerLimitsInput;
+  /**
+   * Host names (the Host header without its port) to answer besides `localhost`, `*.localhost` and IP
+   * addresses; `*.example.com` matches any subdomain. Any other Host gets 403 HOST_NOT_ALLOWED, so a
+   * page on another site cannot reach the API by pointing its own name at this machine (DNS rebinding).
+   */
+  allowedHosts?: readonly string[];
   log?: LogOptions;
 }
 
@@ -49,8 +57,10 @@ export const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
 /** The page may load only its own script and style, and talk only to this server. */
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-/** Option keys whose values are never shown by GET /pipelines (API keys and the like). */
-const SECRET_KEY = /(api[-_]?key|secret|password|passwd|authorization|bearer|credential|access[-_]?token|auth[-_]?token)/i;
+/** Bodies up to this size are gathered and sent whole (a deadline passed meanwhile is still a 504); larger ones are streamed. */
+const STREAM_AFTER_BYTES = 64 * 1024;
+/** Hits serialised per chunk of a single search's body. */
+const HITS_PER_CHUNK = 64;
 
 interface RequestTiming {
   started: number;
@@ -80,6 +90,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   }));
   const searchSchema = searchRequestSchema(limits);
   const batchSchema = batchRequestSchema(limits);
+  const hostAllowed = hostMatcher(options.allowedHosts ?? []);
   const staticFiles = new Map(Object.entries(STATIC_FILES).map(([route, { file, type }]) => [route, { body: readFileSync(`${PUBLIC_DIR}${file}`), type }]));
   let nextId = 0;
   const startedAt = Date.now();
@@ -139,11 +150,17 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
       if (status === 'aborted' || reply.raw.statusCode >= 500) app.log.warn(entry, 'request');
       else app.log.info(entry, 'request');
     });
+    // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1 sends Host: evil.example.
+    const host = hostName(request.headers.host);
+    if (!hostAllowed(host)) {
+      throw new HttpError(403, 'HOST_NOT_ALLOWED', `This server does not answer for the host name "${host}": it answers localhost, IP addresses and the names in server.allowedHosts (add the name there to allow it).`);
+    }
   });
 
   app.setErrorHandler((error: unknown, request, reply) => {
     const body = toApiError(error, request);
-    if (body.statusCode >= 500 && !(error instanceof HttpError)) request.log.error({ err: error, reqId: request.id }, 'request failed');
+    // The log gets the details (scrubbed: an upstream's text can carry keys, URLs with credentials); the client gets the request id.
+    if (body.statusCode >= 500 && !(error instanceof HttpError)) request.log.error({ err: redactError(error), reqId: request.id }, 'request failed');
     if (error instanceof HttpError) for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(limits.retryAfterSeconds));
     if (body.statusCode === 503 || body.statusCode === 504) metrics.rejected.inc({ reason: body.error.code.toLowerCase() });
@@ -190,7 +207,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
       description: p.description ?? null,
       documents: p.pipeline.docs.size,
       source: p.source,
-      config: redact(p.pipeline.config),
+      config: redactConfig(p.pipeline.config),
     })),
   }));
 
@@ -200,24 +217,42 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     return served;
   };
 
-  /** Runs one search job under the concurrency limit and the deadline. */
-  const runSearch = async <T>(request: FastifyRequest, reply: FastifyReply, served: ServedPipeline, queries: number, job: (signal: AbortSignal) => Promise<T>): Promise<{ result: T; tookMs: number }> => {
+  /**
+   * Runs one search under the concurrency limit and the deadline, then writes its answer: the slot
+   * is held and the deadline runs until the last byte is written, so serialising a large answer
+   * counts against both (a slow reader cannot hold a slot past the deadline either).
+   */
+  const runSearch = async <T>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    served: ServedPipeline,
+    queries: number,
+    job: (signal: AbortSignal) => Promise<T>,
+    body: (result: T, tookMs: number) => Iterator<string>,
+  ): Promise<void> => {
     request.quarry.pipeline = served.name;
     request.quarry.queries = queries;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new HttpError(504, 'TIMEOUT', `The search took longer than this server's deadline of ${limits.timeoutMs} ms (server.limits.timeoutMs); ask for a smaller k or fewer queries.`)), limits.timeoutMs);
+    const timeout = () => controller.abort(new HttpError(504, 'TIMEOUT', `The search took longer than this server's deadline of ${limits.timeoutMs} ms (server.limits.timeoutMs); ask for a smaller k or fewer queries.`));
+    const timer = setTimeout(timeout, limits.timeoutMs);
+    // Serialising runs in synchronous stretches where the timer cannot fire: it asks the clock.
+    const deadline = performance.now() + limits.timeoutMs;
+    const expired = (): boolean => {
+      if (!controller.signal.aborted && performance.now() >= deadline) timeout();
+      return controller.signal.aborted;
+    };
     const onClose = () => {
       if (!reply.raw.writableFinished) controller.abort(new HttpError(499 as number, 'TIMEOUT', 'The client closed the connection.'));
     };
     reply.raw.once('close', onClose);
     try {
-      return await limiter.run(async () => {
+      await limiter.run(async () => {
         const started = performance.now();
+        let result: T;
         try {
-          const result = await job(controller.signal);
+          result = await job(controller.signal);
           // A search that ran past the deadline without noticing it still answers 504: the deadline is the contract.
           if (controller.signal.aborted) throw controller.signal.reason;
-          return { result, tookMs: performance.now() - started };
         } catch (error) {
           if (controller.signal.aborted && !(error instanceof HttpError)) throw controller.signal.reason;
           throw error;
@@ -226,6 +261,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
           metrics.searchLatency.observe({ pipeline: served.name }, seconds);
           metrics.queries.inc({ pipeline: served.name }, queries);
         }
+        await sendJson(reply, body(result, performance.now() - started), controller.signal, expired, limits.maxResponseBytes);
       }, controller.signal);
     } finally {
       clearTimeout(timer);
@@ -233,24 +269,46 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     }
   };
 
-  app.post('/search', async (request, reply): Promise<SearchResponse> => {
+  /** 400 BUDGET_EXCEEDED before any work when a request asks for more hits or snippet text than `server.limits` allow. */
+  const checkBudget = (queries: number, k: number, snippet: number): void => {
+    const hits = queries * k;
+    if (hits > limits.maxHits) {
+      throw new HttpError(400, 'BUDGET_EXCEEDED', `This request asks for ${queries} ${queries === 1 ? 'query' : 'queries'} x k ${k} = ${hits} hits; this server returns at most ${limits.maxHits} hits per request (server.limits.maxHits). Ask for a smaller k or send fewer queries per batch.`, undefined, {}, { name: 'maxHits', max: limits.maxHits, asked: hits });
+    }
+    const chars = hits * snippet;
+    if (chars > limits.maxSnippetChars) {
+      throw new HttpError(400, 'BUDGET_EXCEEDED', `This request asks for ${hits} hits x snippet ${snippet} = ${chars} snippet characters; this server returns at most ${limits.maxSnippetChars} per request (server.limits.maxSnippetChars). Ask for a shorter snippet, a smaller k or fewer queries.`, undefined, {}, { name: 'maxSnippetChars', max: limits.maxSnippetChars, asked: chars });
+    }
+  };
+
+  app.post('/search', async (request, reply) => {
     const body = validate(searchSchema, request.body, 'search request');
+    checkBudget(1, body.k, body.snippet);
     const served = lookup(body.pipeline);
-    const { result, tookMs } = await runSearch(request, reply, served, 1, (signal) => served.pipeline.search({ id: 'q', text: body.query }, { k: body.k, signal }));
-    return { pipeline: served.name, query: body.query, k: body.k, tookMs: round(tookMs), hits: toApiHits(result, served, body) };
+    await runSearch(request, reply, served, 1, (signal) => served.pipeline.search({ id: 'q', text: body.query }, { k: body.k, signal }), function* (hits, tookMs) {
+      yield `{"pipeline":${JSON.stringify(served.name)},"query":${JSON.stringify(body.query)},"k":${body.k},"tookMs":${round(tookMs)},"hits":[`;
+      yield* hitChunks(hits, served, body);
+      yield ']}';
+    });
+    return reply;
   });
 
-  app.post('/search/batch', async (request, reply): Promise<BatchResponse> => {
+  app.post('/search/batch', async (request, reply) => {
     const body = validate(batchSchema, request.body, 'batch search request');
+    checkBudget(body.queries.length, body.k, body.snippet);
     const served = lookup(body.pipeline);
     const queries: Query[] = body.queries.map((q, i) => (typeof q === 'string' ? { id: String(i), text: q } : q));
-    const { result, tookMs } = await runSearch(request, reply, served, queries.length, (signal) => served.pipeline.searchBatch(queries, { k: body.k, signal }));
-    return {
-      pipeline: served.name,
-      k: body.k,
-      tookMs: round(tookMs),
-      results: queries.map((q, i) => ({ id: q.id, query: q.text, hits: toApiHits(result[i]!, served, body) })),
-    };
+    await runSearch(request, reply, served, queries.length, (signal) => served.pipeline.searchBatch(queries, { k: body.k, signal }), function* (results, tookMs) {
+      yield `{"pipeline":${JSON.stringify(served.name)},"k":${body.k},"tookMs":${round(tookMs)},"results":[`;
+      // A few hits at a time: the whole body never exists as one string, and the deadline is checked between pieces.
+      for (const [i, q] of queries.entries()) {
+        yield `${i > 0 ? ',' : ''}{"id":${JSON.stringify(q.id)},"query":${JSON.stringify(q.text)},"hits":[`;
+        yield* hitChunks(results[i]!, served, body);
+        yield ']}';
+      }
+      yield ']}';
+    });
+    return reply;
   });
 
   return app;
@@ -277,23 +335,30 @@ function snippetOf(doc: Doc | undefined, chars: number): string {
   return `${text.slice(0, cut > chars * 0.6 ? cut : chars).trimEnd()}…`;
 }
 
-function toApiHits(hits: readonly Hit[], served: ServedPipeline, options: { explain: boolean; snippet: number }): ApiHit[] {
+/** A query's hits as JSON text, HITS_PER_CHUNK hits per piece, comma-separated (no brackets). */
+function* hitChunks(hits: readonly Hit[], served: ServedPipeline, options: { explain: boolean; snippet: number }): Generator<string> {
+  for (let i = 0; i < hits.length; i += HITS_PER_CHUNK) {
+    yield (i > 0 ? ',' : '') + toApiHits(hits.slice(i, i + HITS_PER_CHUNK), served, options, i).map((h) => JSON.stringify(h)).join(',');
+  }
+}
+
+function toApiHits(hits: readonly Hit[], served: ServedPipeline, options: { explain: boolean; snippet: number }, offset = 0): ApiHit[] {
   return hits.map((h, i) => {
     const doc = served.pipeline.docs.get(h.id);
-    const hit: ApiHit = { rank: i + 1, id: h.id, score: h.score, title: doc?.title || null };
+    const hit: ApiHit = { rank: offset + i + 1, id: h.id, score: h.score, title: doc?.title || null };
     if (options.snippet > 0) hit.snippet = snippetOf(doc, options.snippet);
     if (options.explain && h.explain) hit.explain = h.explain;
     return hit;
   });
 }
 
-function apiError(statusCode: number, code: string, message: string, issues?: readonly { path: string; message: string }[]): ApiError {
-  return { statusCode, error: { code, message, ...(issues ? { issues: [...issues] } : {}) } };
+function apiError(statusCode: number, code: string, message: string, issues?: readonly { path: string; message: string }[], limit?: ApiError['error']['limit']): ApiError {
+  return { statusCode, error: { code, message, ...(issues ? { issues: [...issues] } : {}), ...(limit ? { limit } : {}) } };
 }
 
 /** Maps anything thrown while answering to a status and a JSON error body. */
 function toApiError(error: unknown, request: FastifyRequest): ApiError {
-  if (error instanceof HttpError) return apiError(error.status, error.apiCode, error.message, error.issues);
+  if (error instanceof HttpError) return apiError(error.status, error.apiCode, error.message, error.issues, error.limit);
   const fastifyError = error as { statusCode?: number; code?: string; message?: string };
   if (fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
     return apiError(415, 'UNSUPPORTED_MEDIA_TYPE', `Content-Type "${request.headers['content-type'] ?? '(none)'}" is not accepted; send the body as JSON with content-type: application/json.`);
@@ -303,17 +368,95 @@ function toApiError(error: unknown, request: FastifyRequest): ApiError {
     return apiError(fastifyError.statusCode, 'INVALID_REQUEST', fastifyError.message ?? 'Bad request.');
   }
   if (error instanceof QuarryError && error.code === 'INPUT_INVALID') return apiError(400, 'INVALID_REQUEST', error.message);
-  // A service a plugin depends on failed (an LLM endpoint, a database): the plugin's message says which.
-  if (error instanceof QuarryError && error.code === 'UPSTREAM_FAILED') return apiError(502, 'UPSTREAM_FAILED', error.message);
+  // A service a plugin depends on failed (an LLM endpoint, a database). Its message can quote the upstream's
+  // answer (which may echo a key) and name internal hosts and ports: that goes to the log only.
+  if (error instanceof QuarryError && error.code === 'UPSTREAM_FAILED') {
+    return apiError(502, 'UPSTREAM_FAILED', `A service this pipeline depends on failed (request ${request.id}); the server log has the details.`);
+  }
   return apiError(500, 'INTERNAL', `The server failed to answer (request ${request.id}); the server log has the details.`);
 }
 
-function redact(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(redact);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && v !== undefined && v !== null ? '[redacted]' : redact(v)]));
+/**
+ * Writes a JSON body made of `pieces`. Up to STREAM_AFTER_BYTES are gathered first: a body that
+ * fits is sent whole with Content-Length (a deadline passed meanwhile is still a 504, a body past
+ * `maxBytes` a 400). A larger one is streamed with backpressure (the next piece is made only when
+ * the socket has taken the last); if the deadline passes or the body outgrows `maxBytes` by then,
+ * the status line is out, so the connection is closed and the client sees a truncated body.
+ * Resolves when the response is finished or the connection closed.
+ */
+async function sendJson(reply: FastifyReply, pieces: Iterator<string>, signal: AbortSignal, expired: () => boolean, maxBytes: number): Promise<void> {
+  const tooLarge = (bytes: number) =>
+    new HttpError(400, 'BUDGET_EXCEEDED', `The response grew past ${maxBytes} bytes (server.limits.maxResponseBytes); ask for a smaller k, fewer queries, shorter snippets or explain: false.`, undefined, {}, { name: 'maxResponseBytes', max: maxBytes, asked: bytes });
+  const head: string[] = [];
+  let bytes = 0;
+  let done = false;
+  while (bytes < STREAM_AFTER_BYTES) {
+    if (expired()) throw signal.reason;
+    const next = pieces.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    head.push(next.value);
+    bytes += Buffer.byteLength(next.value);
+    if (bytes > maxBytes) throw tooLarge(bytes);
   }
-  return value;
+  if (expired()) throw signal.reason;
+  void reply.type('application/json; charset=utf-8');
+  const closed = new Promise<void>((resolve) => reply.raw.once('close', () => resolve()));
+  if (done) {
+    void reply.send(head.join(''));
+    return closed;
+  }
+  let first: string | undefined = head.join('');
+  const stream = new Readable({
+    highWaterMark: STREAM_AFTER_BYTES,
+    read() {
+      try {
+        if (first !== undefined) {
+          const chunk = first;
+          first = undefined;
+          if (!this.push(chunk)) return;
+        }
+        for (;;) {
+          if (expired()) return void this.destroy(signal.reason as Error);
+          const next = pieces.next();
+          if (next.done) return void this.push(null);
+          bytes += Buffer.byteLength(next.value);
+          if (bytes > maxBytes) return void this.destroy(tooLarge(bytes));
+          if (!this.push(next.value)) return;
+        }
+      } catch (error) {
+        this.destroy(error as Error);
+      }
+    },
+  });
+  // A reader too slow to take the body before the deadline loses the connection then, not at its next read.
+  const onAbort = () => {
+    stream.destroy(signal.reason as Error);
+    reply.raw.destroy();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  void reply.send(stream);
+  try {
+    await closed;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The Host header's name: lower case, port and brackets removed. */
+function hostName(header: string | undefined): string {
+  const h = (header ?? '').trim().toLowerCase();
+  const name = h.startsWith('[') ? h.slice(1, h.indexOf(']') > 0 ? h.indexOf(']') : undefined) : h.replace(/:\d*$/, '');
+  return name.replace(/\.$/, '');
+}
+
+/** Loopback names and IP literals always (no page can make a browser send another site's IP as its own Host), plus `allowed`. */
+function hostMatcher(allowed: readonly string[]): (host: string) => boolean {
+  const exact = new Set(allowed.filter((a) => !a.startsWith('*.')).map((a) => a.toLowerCase()));
+  const suffixes = allowed.filter((a) => a.startsWith('*.')).map((a) => a.slice(1).toLowerCase());
+  return (host) => host === 'localhost' || host.endsWith('.localhost') || isIP(host) !== 0 || exact.has(host) || suffixes.some((s) => host.endsWith(s));
 }
 
 export interface StartOptions {
@@ -325,6 +468,8 @@ export interface StartOptions {
   port?: number;
   /** Overrides the config's `server.host` (default 127.0.0.1, loopback only). */
   host?: string;
+  /** Host names to answer besides the config's `server.allowedHosts`, loopback names and IP addresses. */
+  allowedHosts?: readonly string[];
   /** Plugins to build pipelines with (default: the CLI's bundled plugins). */
   registry?: PluginRegistry;
   log?: LogOptions;
@@ -345,7 +490,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const config = options.config ?? (options.configFile ? loadServerConfig(options.configFile, Object.keys(builtinPipelines)) : undefined);
   if (!config) throw new ConfigError('The server needs a config: pass --config FILE (a YAML or JSON file with `pipelines: {NAME: {dataset: DIR, pipeline: NAME}}`).');
   const served = new Map<string, ServedPipeline>();
-  const app = createServer({ pipelines: served, limits: config.limits, log: options.log });
+  const host = options.host ?? config.host ?? DEFAULT_HOST;
+  // A name the server is told to bind is a name clients use for it.
+  const allowedHosts = [...(config.allowedHosts ?? []), ...(options.allowedHosts ?? []), ...(isIP(host) === 0 ? [host] : [])];
+  const app = createServer({ pipelines: served, limits: config.limits, allowedHosts, log: options.log });
   try {
     const started = performance.now();
     for (const p of await loadPipelines(config, registry, {
@@ -354,7 +502,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     })) {
       served.set(p.name, p);
     }
-    const host = options.host ?? config.host ?? DEFAULT_HOST;
     const port = options.port ?? config.port ?? DEFAULT_PORT;
     if (!isLoopback(host)) app.log.warn({ event: 'non_loopback', host }, `listening on ${host}, which is reachable from other machines; the server has no authentication, so put it behind a proxy that has`);
     await app.listen({ host, port });

@@ -124,7 +124,7 @@ describe('failures inside a pipeline', () => {
     }
   }
 
-  it('an upstream failure is a 502 with the plugin\'s message; a bug is a 500 that names the request id and logs the stack', async () => {
+  it('an upstream failure is a 502 that names the request id (the plugin\'s message goes to the log); a bug is a 500 that names the request id and logs the stack', async () => {
     const lines: string[] = [];
     const stream = new Writable({ write: (chunk, _e, done) => { lines.push(String(chunk)); done(); } });
     const app = createServer({
@@ -138,7 +138,10 @@ describe('failures inside a pipeline', () => {
     try {
       const upstream = await search(url, 'llm');
       expect(upstream.status).toBe(502);
-      expect(upstream.body.error).toEqual({ code: 'UPSTREAM_FAILED', message: 'The LLM endpoint http://127.0.0.1:9/v1 refused the connection; start it or fix --llm-url.' });
+      const upstreamId = upstream.headers.get('x-request-id');
+      expect(upstream.body.error).toEqual({ code: 'UPSTREAM_FAILED', message: `A service this pipeline depends on failed (request ${upstreamId}); the server log has the details.` });
+      const upstreamLogged = lines.map((l) => JSON.parse(l) as { msg: string; reqId?: string; err?: { message: string } }).find((l) => l.msg === 'request failed' && l.reqId === upstreamId);
+      expect(upstreamLogged?.err?.message).toBe('The LLM endpoint http://127.0.0.1:9/v1 refused the connection; start it or fix --llm-url.');
       const bug = await search(url, 'buggy');
       expect(bug.status).toBe(500);
       const id = bug.headers.get('x-request-id');
@@ -184,7 +187,7 @@ describe('per-request deadline', () => {
     expect(queued.status).toBe(503);
     expect(queued.headers.get('retry-after')).toBe('1');
     expect(queued.body.error.message).toMatch(/waited for a search slot past its deadline/);
-    const raw = await rawRequest(url, ['GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n']);
+    const raw = await rawRequest(url, ['GET /healthz HTTP/1.1\r\nhost: localhost\r\n\r\n']);
     expect(raw.status).toBe(200);
   });
 });
