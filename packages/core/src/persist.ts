@@ -253,12 +253,15 @@ function sample(names: readonly string[]): string {
 async function removeStaleTemps(target: string): Promise<void> {
   const parent = dirname(target);
   const prefix = basename(target);
-  for (const name of await readdir(parent)) {
+  // Best effort: an unreadable parent or a folder another process removes first is no reason to fail a save.
+  const names = await readdir(parent).catch(() => [] as string[]);
+  for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const m = /^\.(tmp|old)-(\d+)\.[0-9a-f]{8}$/.exec(name.slice(prefix.length));
     if (!m || processAlive(Number(m[2]))) continue;
     const path = join(parent, name);
-    if ((await lstat(path)).isDirectory()) await rm(path, { recursive: true, force: true });
+    const info = await lstat(path).catch(() => undefined);
+    if (info?.isDirectory()) await rm(path, { recursive: true, force: true });
   }
 }
 
