@@ -70,7 +70,10 @@ describe('quarry mine with stderr piped', () => {
     process.stderr.isTTY = false;
     process.env['QUARRY_PROGRESS_INTERVAL_MS'] = '0';
     const written: string[] = [];
-    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
     try {
       const dir = mkdtempSync(join(tmpdir(), 'quarry-progress-'));
       const args = ['mine', '--dataset', scifact, '--teacher', 'bm25', '--method', 'naive', '--depth', '10', '--json'];

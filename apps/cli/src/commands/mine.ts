@@ -135,7 +135,7 @@ function teacherRetriever(pipeline: Pipeline): Retriever {
   return pipeline.retrievers.length === 1 && !pipeline.rewriter && !pipeline.reranker ? pipeline.retrievers[0]! : pipeline;
 }
 
-const svgFile = (statsFile: string): string => statsFile.replace(/\.json$/, '') + '.svg';
+const svgFile = (statsFile: string): string => `${statsFile.replace(/\.json$/, '')}.svg`;
 
 /** Score ranges of the bundled retrievers a single-retriever teacher may be (BM25 is unbounded, dense is cosine). */
 const SCORE_RANGES: Readonly<Record<string, { min: number; max: number }>> = {
