@@ -6,3 +6,4 @@ export { buildOrLoadPipeline, cacheRoot, pipelineCacheKey } from './cache.js';
 export { bundledDataset } from './commands/demo.js';
 export { registerExternalPlugins, allowedPlugins, PLUGINS_ENV, type ExternalPluginOptions } from './external-plugins.js';
 export { readConfigFile } from './config-file.js';
+export { resolvePathOptions } from './config-paths.js';

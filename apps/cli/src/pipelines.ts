@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { extname } from 'node:path';
+import { dirname, extname, resolve } from 'node:path';
 import { ConfigError, closestMatch, parsePipelineConfig, type ConfigSource, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
 import { parse as parseYaml } from 'yaml';
+import { resolvePathOptions } from './config-paths.js';
 import { allowedPlugins, registerExternalPlugins } from './external-plugins.js';
 import { routeToStore } from './store-flag.js';
 
@@ -111,6 +112,8 @@ export async function resolvePipeline(spec: string, registry: PluginRegistry, fl
   const config = parsePipelineConfig(raw, undefined, source);
   // Only plugins the user allowed (--plugin / QUARRY_PLUGINS), never resolved from the pipeline file's folder.
   await registerExternalPlugins(config, registry, { allow: allowedPlugins(flags['plugin']) });
+  // Path options written in a pipeline file resolve under its folder; flags (applied below) stay as given.
+  if (!builtinPipelines[spec]) resolvePathOptions(config, registry, dirname(resolve(spec)), spec);
   routeToStore(config, flags);
   applyPluginFlags(config, registry, flags, source);
   return parsePipelineConfig(config, registry, source);

@@ -10,7 +10,7 @@ import {
   type PluginRegistry,
   type ProgressCallback,
 } from '@quarry/core';
-import { buildOrLoadPipeline, builtinPipelines, registerExternalPlugins, resolvePipeline } from '@quarry/cli';
+import { buildOrLoadPipeline, builtinPipelines, registerExternalPlugins, resolvePathOptions, resolvePipeline } from '@quarry/cli';
 import type { PipelineSource, ServerConfig } from './config.js';
 
 /** A pipeline the server answers for, loaded once at start. */
@@ -68,6 +68,8 @@ async function loadOne(name: string, source: PipelineSource, baseDir: string, re
     const at = { ...(file ? { file } : {}), path: ['pipelines', name, 'pipeline'] };
     const raw = parsePipelineConfig({ name, ...source.pipeline }, undefined, at);
     await registerExternalPlugins(raw, registry);
+    // Model and cache folders named inline resolve under the config file's folder, like its other paths.
+    resolvePathOptions(raw, registry, baseDir, file ?? 'server config');
     config = parsePipelineConfig(raw, registry, at);
   }
   const { pipeline, cached } = await buildOrLoadPipeline(openBeirDataset(source.datasetDir), config, registry, {

@@ -42,6 +42,7 @@ export const boolPlugin = definePlugin({
   async load(dir: string, options: BoolPluginOptions) {
     return BoolRetriever.load(dir, await queryEncoder(options), { name: options.boolean ? 'bool' : 'bool-baseline' });
   },
+  pathOptions: ['model', 'encoder'],
   cliOptions: [
     { flag: 'bool-model', option: 'model', type: 'string', description: 'Boolean module folder (default: bundled scifact-bool)' },
   ],

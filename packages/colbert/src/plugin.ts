@@ -29,6 +29,7 @@ export const colbertPlugin = definePlugin({
     checkTrainedDim(dim, encoder.dim, trainedDims, label);
     return new ColbertReranker(encoder, { dim, cacheSize: options.cacheSize, threads: options.threads, tokenStrings });
   },
+  pathOptions: ['encoder'],
   cliOptions: [
     { flag: 'encoder', option: 'encoder', type: 'string', description: 'token encoder folder' },
     { flag: 'dim', option: 'dim', type: 'number', description: 'Matryoshka token dimension' },
@@ -93,6 +94,7 @@ export const colbertRetrieverPlugin = definePlugin({
     }
     return ColbertRetriever.fromIndex(index, encoder, { model: label, threads: options.threads }).withSearchDefaults(searchDefaults(options)).withExplanations(context.docs, tokenStrings);
   },
+  pathOptions: ['encoder'],
   cliOptions: [
     { flag: 'encoder', option: 'encoder', type: 'string', description: 'token encoder folder' },
     { flag: 'dim', option: 'dim', type: 'number', description: 'Matryoshka token dimension' },

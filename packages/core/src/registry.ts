@@ -36,6 +36,11 @@ interface PluginBase<S extends z.ZodType, T> {
   /** Restores what `Persistable.save` wrote; plugins without it are rebuilt from the docs. */
   load?(dir: string, options: z.output<S>, context: PluginContext): Promise<T>;
   cliOptions?: readonly PluginCliOption[];
+  /**
+   * Options that name a file or folder (model folders, cache folders). In a config file they
+   * resolve relative to the file's folder and may not leave it; hosts apply this, see SECURITY.md.
+   */
+  pathOptions?: readonly string[];
 }
 
 export interface RetrieverPlugin<S extends z.ZodType = z.ZodType> extends PluginBase<S, Retriever> {

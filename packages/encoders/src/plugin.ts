@@ -87,6 +87,7 @@ export const densePlugin = definePlugin({
     }
     return retriever;
   },
+  pathOptions: ['encoder'],
   cliOptions: [
     { flag: 'encoder', option: 'encoder', type: 'string', description: 'encoder model folder (default: bundled scifact-static)' },
     { flag: 'dim', option: 'dim', type: 'number', description: 'Matryoshka prefix dimension' },

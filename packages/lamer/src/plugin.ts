@@ -115,6 +115,7 @@ export const lamerRewriterPlugin = definePlugin({
     throwIfAborted(context.signal, 'LameR');
     return lamerFor(options, await answerSourceFor(options, context));
   },
+  pathOptions: ['encoder', 'llmCacheDir', 'denseEncoder'],
   cliOptions,
 });
 
@@ -141,6 +142,7 @@ export const lamerPlugin = definePlugin({
   async load(dir: string, options: LamerPluginOptions, context) {
     return persistentLameR(options, context, await Bm25Index.load(dir, { k1: options.k1, b: options.b }));
   },
+  pathOptions: ['encoder', 'llmCacheDir', 'denseEncoder'],
   cliOptions,
 });
 
@@ -156,5 +158,6 @@ export const lamerDensePlugin = definePlugin({
     const encoder = await loadEncoder(options.denseEncoder ?? bundledModelDir());
     return LameRDenseRetriever.build(lamerFor(options, source), encoder, bm25, context.docs, { parallel: options.concurrency, ...(context.signal ? { signal: context.signal } : {}) });
   },
+  pathOptions: ['encoder', 'llmCacheDir', 'denseEncoder'],
   cliOptions,
 });

@@ -99,6 +99,7 @@ export const llm2grPlugin = definePlugin({
     const { finish } = await makeScorer(options);
     return finish(await Llm2grIndex.load(dir));
   },
+  pathOptions: ['model', 'encoder'],
   cliOptions: [
     { flag: 'scorer', option: 'scorer', type: 'string', description: "llm2gr next-token scorer: default (corpus statistics, no LLM) | onnx | openai" },
     { flag: 'model', option: 'model', type: 'string', description: 'llm2gr model folder (onnx: tokenizer.json + model.onnx; openai: the server model tokenizer.json)' },

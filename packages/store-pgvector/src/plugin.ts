@@ -146,6 +146,7 @@ export const densePgPlugin = definePlugin({
       throw error;
     }
   },
+  pathOptions: ['encoder'],
   cliOptions: [
     { flag: 'store', option: 'url', type: 'string', description: 'Postgres URL: keep dense vectors in Postgres + pgvector (postgres://user@host:port/db)' },
     { flag: 'store-table', option: 'table', type: 'string', description: 'table-name prefix in Postgres (default quarry_dense)' },
