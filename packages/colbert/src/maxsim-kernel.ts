@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { DimensionMismatchError, InputError, throwIfAborted, type RaggedMatrix } from '@quarry/core';
+import { DimensionMismatchError, InputError, checkOptions, throwIfAborted, type RaggedMatrix } from '@quarry/core';
+import { maxSimKernelOptionsSchema } from './options.js';
 import { DataType, GraphBuilder } from '@quarry/encoders';
 import { maxSim } from './maxsim.js';
 
@@ -53,6 +54,7 @@ export class MaxSimKernel {
   #queue: Promise<void> = Promise.resolve();
 
   constructor(options: MaxSimKernelOptions = {}) {
+    checkOptions(maxSimKernelOptionsSchema, options, 'MaxSimKernel options');
     this.threads = options.threads ?? Math.min(4, availableParallelism());
     this.#blockFloats = options.blockFloats ?? 4 << 20;
     this.#jsThreshold = options.jsThreshold ?? 2_000_000;

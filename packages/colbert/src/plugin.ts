@@ -1,21 +1,12 @@
 import { definePlugin, QuarryError, z } from '@quarry/core';
+import { colbertRerankerPluginSchema, colbertRetrieverPluginSchema } from './options.js';
 import { PlaidIndex } from './plaid-index.js';
 import type { ResidualBits } from './residual-codec.js';
 import { ColbertReranker } from './reranker.js';
 import { ColbertRetriever } from './retriever.js';
 import { checkTrainedDim, loadTokenEncoder } from './token-encoder.js';
 
-const encoderOption = z.string().min(1).optional().describe('token encoder folder (an exported ColBERT model or a Quarry model); default: the bundled own model');
-const dimOption = z.number().int().positive().optional().describe('Matryoshka token dimension (a prefix of the model output, re-normalised)');
-
-const rerankSchema = z
-  .object({
-    encoder: encoderOption,
-    dim: dimOption,
-    cacheSize: z.number().int().positive().default(50_000).describe('documents whose token vectors stay cached'),
-    threads: z.number().int().positive().default(2).describe('onnxruntime threads for the MaxSim kernel'),
-  })
-  .strict();
+const rerankSchema = colbertRerankerPluginSchema;
 
 /** The `colbert` reranker: exact MaxSim over a token encoder's vectors for the pipeline's top candidates. */
 export const colbertPlugin = definePlugin({
@@ -36,25 +27,7 @@ export const colbertPlugin = definePlugin({
   ],
 });
 
-const retrieverSchema = z
-  .object({
-    encoder: encoderOption,
-    dim: dimOption.default(64),
-    nbits: z
-      .number()
-      .int()
-      .refine((v) => v === 1 || v === 2 || v === 4, 'nbits must be 1, 2 or 4 (bits per dimension of a compressed residual)')
-      .default(2)
-      .describe('bits per dimension of each compressed residual (1, 2 or 4)'),
-    centroids: z.number().int().positive().optional().describe("centroid count (default: ColBERTv2's 2^floor(log2(16 sqrt(tokens))))"),
-    sampleTokens: z.number().int().positive().default(1 << 18).describe('token vectors held in memory to fit centroids'),
-    nprobe: z.number().int().positive().optional().describe('centroids probed per query token (default by k, as PLAID)'),
-    centroidScoreThreshold: z.number().optional().describe('pruning threshold of the first centroid interaction (default by k)'),
-    ndocs: z.number().int().positive().optional().describe('candidates kept after pruned centroid interaction (default by k)'),
-    threads: z.number().int().positive().default(2).describe('onnxruntime threads'),
-    seed: z.number().int().default(12345),
-  })
-  .strict();
+const retrieverSchema = colbertRetrieverPluginSchema;
 
 type RetrieverOptions = z.output<typeof retrieverSchema>;
 

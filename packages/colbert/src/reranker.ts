@@ -1,4 +1,5 @@
-import { docText, isBlankDoc, throwIfAborted, type Hit, type Query, type RaggedMatrix, type RerankContext, type Reranker, type TokenEncoder } from '@quarry/core';
+import { checkOptions, docText, isBlankDoc, throwIfAborted, type Hit, type Query, type RaggedMatrix, type RerankContext, type Reranker, type TokenEncoder } from '@quarry/core';
+import { colbertRerankerOptionsSchema } from './options.js';
 import { checkMatryoshkaDim, sliceItem, truncateTokens } from './matryoshka.js';
 import { MaxSimKernel } from './maxsim-kernel.js';
 import { tokenMatches, type TokenStrings } from './explain.js';
@@ -39,6 +40,7 @@ export class ColbertReranker implements Reranker {
   ) {
     this.dim = options.dim ?? encoder.dim;
     checkMatryoshkaDim(this.dim, encoder.dim);
+    checkOptions(colbertRerankerOptionsSchema, options, 'ColbertReranker options');
     this.#cacheSize = options.cacheSize ?? 50_000;
     this.#batchSize = options.batchSize ?? 64;
     this.#kernel = new MaxSimKernel({ threads: options.threads ?? 2 });

@@ -1,9 +1,10 @@
-import { docText, InputError, isBlankDoc, QuarryError, throwIfAborted, type Doc, type DocStore, type Hit, type ProgressCallback, type Query, type RaggedMatrix, type Retriever, type SearchOptions, type TokenEncoder } from '@quarry/core';
+import { checkOptions, docText, InputError, isBlankDoc, QuarryError, throwIfAborted, type Doc, type DocStore, type Hit, type ProgressCallback, type Query, type RaggedMatrix, type Retriever, type SearchOptions, type TokenEncoder } from '@quarry/core';
 import { tokenMatches, type TokenStrings } from './explain.js';
 import { Gemm } from './gemm.js';
 import { colbertCentroidCount } from './kmeans.js';
 import { checkMatryoshkaDim, truncateTokens } from './matryoshka.js';
 import { MaxSimKernel } from './maxsim-kernel.js';
+import { colbertFromIndexOptionsSchema, colbertIndexOptionsSchema } from './options.js';
 import { PlaidIndex, type PlaidSearchOptions } from './plaid-index.js';
 import { checkNbits, type ResidualBits } from './residual-codec.js';
 
@@ -58,6 +59,7 @@ export class ColbertRetriever implements Retriever {
   }
 
   static async build(docs: DocStore | Iterable<Doc>, encoder: TokenEncoder, options: ColbertIndexOptions): Promise<ColbertRetriever> {
+    checkOptions(colbertIndexOptionsSchema, options, 'ColbertRetriever.build options');
     checkNbits(options.nbits);
     const dim = options.dim ?? encoder.dim;
     checkMatryoshkaDim(dim, encoder.dim);
@@ -128,6 +130,7 @@ export class ColbertRetriever implements Retriever {
 
   /** Wraps a loaded index; the encoder must produce the index's token dimension (or more). */
   static fromIndex(index: PlaidIndex, encoder: TokenEncoder, options: { model?: string; threads?: number } = {}): ColbertRetriever {
+    checkOptions(colbertFromIndexOptionsSchema, options, 'ColbertRetriever.fromIndex options');
     if (encoder.dim < index.dim) throw new QuarryError('DIMENSION_MISMATCH', `The ColBERT index holds ${index.dim}-d token vectors but the query encoder gives ${encoder.dim}-d; use the encoder the index was built with.`);
     if (options.model !== undefined && options.model !== index.meta.model) {
       throw new QuarryError('MODEL_MISMATCH', `The ColBERT index was built with token encoder "${index.meta.model}" but the query encoder is "${options.model}"; rebuild the index or pass the same encoder.`, {

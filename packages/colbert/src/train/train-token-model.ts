@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { InputError, SeededRandom, throwIfAborted, type RaggedMatrix } from '@quarry/core';
+import { InputError, SeededRandom, checkOptions, throwIfAborted, type RaggedMatrix } from '@quarry/core';
+import { trainTokenModelOptionsSchema } from '../options.js';
 import { Adam, ContextualModel, importOnnx, openModelFolder, saveModel, TextTokenizer, type StaticModel, type TrainableModel, type TrainCache } from '@quarry/encoders';
 import { Gemm } from '../gemm.js';
 import { maxSimInfoNce } from './maxsim-loss.js';
@@ -56,6 +57,7 @@ export interface TrainTokenModelResult {
  * `token_embeddings` output is what ColBERT indexes.
  */
 export async function trainTokenModel(options: TrainTokenModelOptions): Promise<TrainTokenModelResult> {
+  checkOptions(trainTokenModelOptionsSchema, options, 'trainTokenModel options');
   if (options.examples.length === 0) throw new InputError('trainTokenModel needs training examples.');
   const folder = await openModelFolder(options.init);
   if (!folder.config.model) throw new InputError(`${options.init} is not one of Quarry's own models (no "model" in quarry-encoder.json).`);
