@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { InputError, SeededRandom, loadSplit, openBeirDataset, readCorpus, throwIfAborted, type Doc, type ProgressCallback, type Qrels, type Query } from '@quarry/core';
+import { InputError, SeededRandom, checkOptions, loadSplit, openBeirDataset, readCorpus, throwIfAborted, type Doc, type ProgressCallback, type Qrels, type Query } from '@quarry/core';
+import { buildBenchmarkOptionsSchema } from './options.js';
 import { Bm25Index } from '@quarry/bm25';
 import { BENCHMARK_TEMPLATES, compose, type BoolOperator, type Segment, type Template } from './compose.js';
 
@@ -55,6 +56,7 @@ function relOf(qrels: Qrels, id: string): Set<string> {
  * construction). Deterministic for a given source dataset, depth and seed.
  */
 export async function buildBooleanBenchmark(options: BuildBenchmarkOptions): Promise<{ queries: BoolQuery[]; qrels: Map<string, Qrels>; stats: BenchmarkStats }> {
+  checkOptions(buildBenchmarkOptionsSchema, options, 'buildBooleanBenchmark options');
   const depth = options.depth ?? 20;
   const seed = options.seed ?? 42;
   if (!Number.isInteger(depth) || depth < 1) throw new InputError(`depth must be a positive integer, got ${depth}.`);

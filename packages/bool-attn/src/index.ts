@@ -6,3 +6,4 @@ export { BoolRetriever } from './retriever.js';
 export { BoolModelError, DEFAULT_BOOL_MODEL, bundledBoolModelDir, loadBoolEncoder, loadBoolModules, saveBoolModel, baseChecksum, type BoolModelMeta, type LoadBoolEncoderOptions } from './model-file.js';
 export { trainBoolModules, retrievalLoss, type TrainBoolOptions, type TrainBoolResult } from './train.js';
 export { boolPlugin, type BoolPluginOptions } from './plugin.js';
+export { boolPluginSchema, boolFromDocsOptionsSchema, boolLoadOptionsSchema, loadBoolEncoderOptionsSchema, trainBoolOptionsSchema, buildBenchmarkOptionsSchema } from './options.js';

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { QuarryError, bytesOf, openIndexDir, readTyped, saveIndexDir, sha256 } from '@quarry/core';
+import { QuarryError, bytesOf, checkOptions, openIndexDir, readTyped, saveIndexDir, sha256 } from '@quarry/core';
+import { loadBoolEncoderOptionsSchema } from './options.js';
 import { bundledModelDir, loadOwnModel, type ModelEncoder } from '@quarry/encoders';
 import { BoolQueryEncoder, type BaseEncoder } from './encoder.js';
 import { BoolModules, type BoolModulesConfig } from './modules.js';
@@ -85,6 +86,7 @@ export interface LoadBoolEncoderOptions {
 
 /** Loads Boolean modules and their base encoder into a `BoolQueryEncoder`. */
 export async function loadBoolEncoder(dir: string = bundledBoolModelDir(), options: LoadBoolEncoderOptions = {}): Promise<BoolQueryEncoder> {
+  checkOptions(loadBoolEncoderOptionsSchema, options, 'loadBoolEncoder options');
   const { modules, meta } = await loadBoolModules(dir);
   const baseDir = options.encoder ?? bundledModelDir(meta.base);
   const sum = await baseChecksum(baseDir);

@@ -1,15 +1,9 @@
-import { definePlugin, throwIfAborted, z, type Encoder } from '@quarry/core';
+import { definePlugin, throwIfAborted, type Encoder, type z } from '@quarry/core';
 import { bundledBoolModelDir, loadBoolEncoder } from './model-file.js';
+import { boolPluginSchema } from './options.js';
 import { BoolRetriever } from './retriever.js';
 
-const schema = z
-  .object({
-    model: z.string().min(1).optional().describe('Boolean module folder (default: the bundled scifact-bool)'),
-    encoder: z.string().min(1).optional().describe("base encoder folder (default: the bundled model the modules were trained on)"),
-    boolean: z.boolean().default(true).describe('apply the Boolean modules to queries; false = the same encoder without them (the baseline)'),
-    batchSize: z.number().int().positive().default(1024).describe('documents per encoder call'),
-  })
-  .strict();
+const schema = boolPluginSchema;
 
 export type BoolPluginOptions = z.output<typeof schema>;
 

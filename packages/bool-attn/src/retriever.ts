@@ -1,7 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DimensionMismatchError, InputError, TopK, bytesOf, docText, isBlankDoc, openIndexDir, readTyped, saveIndexDir, throwIfAborted, type Doc, type Hit, type Persistable, type ProgressCallback, type Query, type Retriever, type SearchOptions } from '@quarry/core';
+import { DimensionMismatchError, InputError, TopK, bytesOf, checkOptions, docText, isBlankDoc, openIndexDir, readTyped, saveIndexDir, throwIfAborted, type Doc, type Hit, type Persistable, type ProgressCallback, type Query, type Retriever, type SearchOptions } from '@quarry/core';
 import type { Encoder } from '@quarry/core';
+import { boolFromDocsOptionsSchema, boolLoadOptionsSchema } from './options.js';
 
 const FORMAT = 'quarry-bool-docs';
 const VERSION = 1;
@@ -30,6 +31,7 @@ export class BoolRetriever implements Retriever, Persistable {
 
   /** Encodes documents with the encoder's `document` role (the plain encoder), in batches. */
   static async fromDocs(docs: Iterable<Doc>, encoder: Encoder, options: { name?: string; batchSize?: number; signal?: AbortSignal; onProgress?: ProgressCallback; total?: number } = {}): Promise<BoolRetriever> {
+    checkOptions(boolFromDocsOptionsSchema, options, 'BoolRetriever.fromDocs options');
     const batchSize = options.batchSize ?? 1024;
     const ids: string[] = [];
     const parts: Float32Array[] = [];
@@ -60,6 +62,7 @@ export class BoolRetriever implements Retriever, Persistable {
   }
 
   static async load(dir: string, encoder: Encoder, options: { name?: string } = {}): Promise<BoolRetriever> {
+    checkOptions(boolLoadOptionsSchema, options, 'BoolRetriever.load options');
     const manifest = await openIndexDir(dir, FORMAT, [VERSION]);
     const dim = manifest.meta['dim'];
     if (dim !== encoder.dim) throw new InputError(`The document vectors in ${dir} are ${String(dim)}-d but the encoder gives ${encoder.dim}-d; use the same base encoder or rebuild.`);

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Adam, bundledModelDir, loadOwnModel, type ModelEncoder } from '@quarry/encoders';
-import { InputError, SeededRandom, TopK, docText, evaluate, hashString, readCorpus, readQrels, throwIfAborted, type Doc, type Qrels, type Run } from '@quarry/core';
+import { InputError, SeededRandom, TopK, checkOptions, docText, evaluate, hashString, readCorpus, readQrels, throwIfAborted, type Doc, type Qrels, type Run } from '@quarry/core';
+import { trainBoolOptionsSchema } from './options.js';
 import { existsSync } from 'node:fs';
 import { BENCHMARK_TEMPLATES, OPERATORS, TRAINING_TEMPLATES, compose, type BoolOperator, type Segment, type Template } from './compose.js';
 import { readBoolQueries, type BoolQuery } from './benchmark.js';
@@ -65,6 +66,7 @@ const OP_INDEX: Record<BoolOperator, number> = { and: 0, or: 1, not: 2 };
  * the same options give the same weights bit for bit.
  */
 export async function trainBoolModules(options: TrainBoolOptions): Promise<TrainBoolResult> {
+  checkOptions(trainBoolOptionsSchema, options, 'trainBoolModules options');
   const t0 = Date.now();
   const seed = options.seed ?? 42;
   const baseName = options.base ?? 'scifact-static';
