@@ -90,7 +90,7 @@ export class ServerMetrics {
   readonly latency = new Histogram('quarry_http_request_duration_seconds', 'Time from request arrival to the end of the response, by route.', LATENCY_BUCKETS);
   readonly queries = new Counter('quarry_search_queries_total', 'Queries searched, by pipeline (a batch counts each of its queries).');
   readonly searchLatency = new Histogram('quarry_search_duration_seconds', 'Time spent in pipeline search (queue wait excluded), by pipeline.', LATENCY_BUCKETS);
-  readonly rejected = new Counter('quarry_http_rejected_total', 'Requests refused by the concurrency limit or the deadline, by reason.');
+  readonly rejected = new Counter('quarry_http_rejected_total', 'Requests refused by the concurrency limit, the deadline or the work budget, by reason.');
   inFlight = 0;
   readonly #started = Date.now();
 

@@ -163,7 +163,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     if (body.statusCode >= 500 && !(error instanceof HttpError)) request.log.error({ err: redactError(error), reqId: request.id }, 'request failed');
     if (error instanceof HttpError) for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
     if (body.statusCode === 503 && !reply.hasHeader('retry-after')) reply.header('retry-after', String(limits.retryAfterSeconds));
-    if (body.statusCode === 503 || body.statusCode === 504) metrics.rejected.inc({ reason: body.error.code.toLowerCase() });
+    if (body.statusCode === 503 || body.statusCode === 504 || body.error.code === 'BUDGET_EXCEEDED') metrics.rejected.inc({ reason: body.error.code.toLowerCase() });
     void reply.code(body.statusCode).send(body);
   });
 

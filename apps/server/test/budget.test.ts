@@ -72,6 +72,8 @@ describe('the work budget of one request (issue 15)', () => {
     expect(r.body.error.limit).toEqual({ name: 'maxHits', max: 20_000, asked: 100_000 });
     expect(r.body.error.message).toContain('server.limits.maxHits');
     expect(r.body.error.message).toContain('100000 hits');
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^quarry_http_rejected_total\{reason="budget_exceeded"\} [1-9]/m);
   });
 
   it('hits within budget but too much snippet text is a 400 naming maxSnippetChars; a single search counts too', async () => {
