@@ -3,6 +3,7 @@ import {
   DimensionMismatchError,
   InputError,
   docText,
+  isBlankDoc,
   saveIndexDir,
   throwIfAborted,
   type Doc,
@@ -215,12 +216,14 @@ export class PgDenseRetriever implements Retriever, DocScorer, Persistable {
       const current = batch;
       batch = [];
       const vectors = await this.#encode(current.map(docText), 'document', signal);
+      // Nothing to match (core's isBlankDoc, or a zero vector: no known token): stored without an embedding, never returned.
+      const empty = current.map((d, r) => isBlankDoc(d) || isZeroRow(vectors, r));
       if (writing) await writing;
       writing = this.store
         .upsert(
           current.map((d) => d.id),
           vectors,
-          { metas: current.map((d) => d.meta), hashes: current.map(docHash), ...(signal ? { signal } : {}) },
+          { metas: current.map((d) => d.meta), hashes: current.map(docHash), empty, ...(signal ? { signal } : {}) },
         )
         .then(() => {
           done += current.length;
@@ -255,13 +258,19 @@ export class PgDenseRetriever implements Retriever, DocScorer, Persistable {
     for (let start = 0; start < texts.length; start += this.batchSize) {
       throwIfAborted(options.signal, 'search');
       const vectors = await this.#encode(texts.slice(start, start + this.batchSize), 'query', options.signal);
-      results.push(
-        ...(await this.store.searchBatch(vectors, {
-          ...options,
-          efSearch: options.efSearch ?? this.efSearch,
-          exact: options.exact ?? this.exact,
-        })),
-      );
+      // A query with no known token encodes to zeros: it matches nothing, so it gets no hits.
+      const live = Array.from({ length: vectors.rows }, (_, r) => r).filter((r) => !isZeroRow(vectors, r));
+      const data = new Float32Array(live.length * vectors.cols);
+      live.forEach((r, i) => data.set(vectors.data.subarray(r * vectors.cols, (r + 1) * vectors.cols), i * vectors.cols));
+      const found = live.length
+        ? await this.store.searchBatch({ rows: live.length, cols: vectors.cols, data }, {
+            ...options,
+            efSearch: options.efSearch ?? this.efSearch,
+            exact: options.exact ?? this.exact,
+          })
+        : [];
+      const byRow = new Map(live.map((r, i) => [r, found[i]!]));
+      for (let r = 0; r < vectors.rows; r++) results.push(byRow.get(r) ?? []);
     }
     return results;
   }
@@ -346,4 +355,9 @@ function checkDoc(doc: Doc, index: number): void {
 function positiveInt(value: number, name: string): number {
   if (!Number.isInteger(value) || value <= 0) throw new InputError(`${name} must be a positive integer, got ${String(value)}.`);
   return value;
+}
+
+function isZeroRow(m: Matrix, r: number): boolean {
+  for (let j = r * m.cols; j < (r + 1) * m.cols; j++) if (m.data[j] !== 0) return false;
+  return true;
 }

@@ -75,6 +75,12 @@ export interface UpsertOptions {
   metas?: readonly (Record<string, unknown> | undefined)[];
   /** Per-row fingerprint of the source the vector came from (lets a resumed load skip unchanged rows). */
   hashes?: readonly (string | undefined)[];
+  /**
+   * Per-row: true for a document with nothing to match (empty text). Its row is stored with a
+   * NULL embedding (its vector is ignored): it counts, syncs and deletes like any row, but no
+   * search returns it.
+   */
+  empty?: readonly boolean[];
 }
 
 const EF_SEARCH_MAX = 1000;
@@ -213,7 +219,10 @@ export class PgVectorStore {
       const writer = new CopyBinaryWriter();
       for (let r = start; r < end; r++) {
         const { data, offset } = rowOf(vectors, r, this.dim);
-        writer.row(4).text(ids[r]!).vector(data, offset, this.dim, this.#scale(data, offset, ids[r]!)).jsonb(options.metas?.[r] ?? {});
+        writer.row(4).text(ids[r]!);
+        if (options.empty?.[r]) writer.null();
+        else writer.vector(data, offset, this.dim, this.#scale(data, offset, ids[r]!));
+        writer.jsonb(options.metas?.[r] ?? {});
         const hash = options.hashes?.[r];
         if (hash === undefined) writer.null();
         else writer.text(hash);
@@ -511,7 +520,8 @@ export class PgVectorStore {
   async #knnStatement(literals: string[], k: number, options: StoreSearchOptions): Promise<Hit[][]> {
     const n = this.names;
     const params: unknown[] = [literals.length === 1 ? literals[0] : literals, k];
-    const where = compileFilter(options.where, 'd', params);
+    // Rows of empty documents hold no embedding: never a hit (ORDER BY would put them last, not drop them).
+    const where = `d.embedding IS NOT NULL AND (${compileFilter(options.where, 'd', params)})`;
     const text =
       literals.length === 1
         ? `SELECT 1 AS qi, d.id, -(d.embedding <#> $1::vector) AS score FROM ${n.docs} d WHERE ${where} ORDER BY d.embedding <#> $1::vector LIMIT $2`
@@ -566,6 +576,7 @@ export class PgVectorStore {
     checkIds(ids);
     if (options.metas && options.metas.length !== rows) throw new InputError(`Got ${options.metas.length} metas for ${rows} vectors.`);
     if (options.hashes && options.hashes.length !== rows) throw new InputError(`Got ${options.hashes.length} hashes for ${rows} vectors.`);
+    if (options.empty && options.empty.length !== rows) throw new InputError(`Got ${options.empty.length} empty flags for ${rows} vectors.`);
     return rows;
   }
 
