@@ -233,7 +233,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     request.quarry.pipeline = served.name;
     request.quarry.queries = queries;
     const controller = new AbortController();
-    const timeout = () => controller.abort(new HttpError(504, 'TIMEOUT', `The search took longer than this server's deadline of ${limits.timeoutMs} ms (server.limits.timeoutMs); ask for a smaller k or fewer queries.`));
+    const timeout = () => controller.abort(new HttpError(504, 'TIMEOUT', `The search (or writing its answer) took longer than this server's deadline of ${limits.timeoutMs} ms (server.limits.timeoutMs); ask for a smaller k or fewer queries.`));
     const timer = setTimeout(timeout, limits.timeoutMs);
     // Serialising runs in synchronous stretches where the timer cannot fire: it asks the clock.
     const deadline = performance.now() + limits.timeoutMs;
