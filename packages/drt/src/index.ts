@@ -44,3 +44,4 @@ export {
   type TrainProgress,
   type TrainResult,
 } from './train.js';
+export { drtConfigSchema, chunkMemoryOptionsSchema, answerOptionsSchema, passkeyEvalOptionsSchema } from './options.js';

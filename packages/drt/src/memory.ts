@@ -1,6 +1,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '@quarry/core';
+import { InputError, checkOptions } from '@quarry/core';
+import { chunkMemoryOptionsSchema } from './options.js';
 
 export interface ChunkMemoryOptions {
   /** Floats stored per chunk (tokens per chunk x hidden width). */
@@ -33,6 +34,7 @@ export class ChunkMemory {
   #file: string | undefined;
 
   constructor(options: ChunkMemoryOptions) {
+    checkOptions(chunkMemoryOptionsSchema, options, 'ChunkMemory options');
     const { chunkFloats, landmarkFloats } = options;
     if (!Number.isInteger(chunkFloats) || chunkFloats < 1 || !Number.isInteger(landmarkFloats) || landmarkFloats < 1) {
       throw new InputError('ChunkMemory: chunkFloats and landmarkFloats must be positive integers.');

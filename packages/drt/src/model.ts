@@ -1,4 +1,5 @@
-import { InputError, SeededRandom } from '@quarry/core';
+import { InputError, SeededRandom, checkOptions } from '@quarry/core';
+import { drtConfigSchema } from './options.js';
 import { attendHead, attendHeadBackward, gcaBackward, gcaForward, type ChunkKV, type GcaConfig, type GcaRetrieval } from './gca.js';
 import { PASSKEY_VOCAB } from './passkey.js';
 
@@ -84,6 +85,8 @@ export function validateDrtConfig(c: DrtConfig): void {
   if (c.overlap > c.chunk) throw new InputError(`DRT config: overlap (${c.overlap}) cannot exceed the chunk size (${c.chunk}).`);
   if (c.relValues > 1) throw new InputError('DRT config: relValues is 0 or 1.');
   if (c.vocab > 256) throw new InputError('DRT config: token ids are stored as bytes, so vocab must be <= 256.');
+  // Last, so the checks above explain bad values; this one catches unknown (misspelled) keys.
+  checkOptions(drtConfigSchema, c, 'DRT config');
 }
 
 type Views = Record<ParamName, Float32Array>;

@@ -1,4 +1,5 @@
-import { throwIfAborted, InputError } from '@quarry/core';
+import { throwIfAborted, InputError, checkOptions } from '@quarry/core';
+import { answerOptionsSchema, passkeyEvalOptionsSchema } from './options.js';
 import { ChunkMemory } from './memory.js';
 import type { DrtModel } from './model.js';
 import { crossesBoundary, KEY_DIGITS, passkeyTrial } from './passkey.js';
@@ -39,6 +40,7 @@ export interface AnswerResult {
  * nothing (a single upper layer).
  */
 export function answer(model: DrtModel, prompt: Uint8Array, options: AnswerOptions = {}): AnswerResult {
+  checkOptions(answerOptionsSchema, options, 'DRT answer options');
   const { chunk: S, dim: d, overlap, groups: G, relDim: R, vocab: V } = model.config;
   const steps = options.steps ?? KEY_DIGITS;
   if (prompt.length < 1) throw new InputError('answer: the prompt is empty.');
@@ -131,6 +133,7 @@ export interface PasskeyEvalResult {
 
 /** Passkey accuracy (all five digits exact) over seeded trials at one length. */
 export function evaluatePasskey(model: DrtModel, options: PasskeyEvalOptions): PasskeyEvalResult {
+  checkOptions(passkeyEvalOptionsSchema, options, 'evaluatePasskey options');
   const { length, trials } = options;
   if (!Number.isInteger(length) || length < 8) throw new InputError(`Passkey length must be a whole number >= 8, got ${String(length)}.`);
   if (!Number.isInteger(trials) || trials < 1) throw new InputError(`Passkey trials must be a positive whole number, got ${String(trials)}.`);

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError, QuarryError, SeededRandom, sha256, throwIfAborted, writeFileAtomic, z } from '@quarry/core';
+import { InputError, QuarryError, SeededRandom, parseConfig, sha256, throwIfAborted, writeFileAtomic, z } from '@quarry/core';
 import { DEFAULT_DRT_CONFIG, DrtModel, paramCount, type DrtConfig } from './model.js';
 import { KEY_DIGITS, KEY_SPAN, passkeyExample } from './passkey.js';
 
@@ -68,9 +68,8 @@ export function trainPasskeyModel(
   input: DrtTrainOptions = {},
   hooks: { config?: DrtConfig; signal?: AbortSignal; onProgress?: (p: TrainProgress) => void; reportEvery?: number } = {},
 ): TrainResult {
-  const parsed = trainOptionsSchema.safeParse(input);
-  if (!parsed.success) throw new InputError(`Invalid DRT training options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  const o = parsed.data;
+  // A ConfigError listing every offending key, with the closest valid one for a misspelling.
+  const o = parseConfig(trainOptionsSchema, input, 'DRT training options');
   const config = hooks.config ?? DEFAULT_DRT_CONFIG;
   const S = config.chunk;
   const model = DrtModel.init(config, o.seed);
