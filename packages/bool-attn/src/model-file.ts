@@ -72,7 +72,13 @@ export async function loadBoolModules(dir: string): Promise<{ modules: BoolModul
     off += size;
   }
   if (off !== flat.length) throw new BoolModelError(dir, `weights.f32 holds ${flat.length} floats, the manifest lists ${off}; the folder is damaged, retrain or restore it.`);
-  return { modules: new BoolModules(meta.config, values), meta };
+  try {
+    return { modules: new BoolModules(meta.config, values), meta };
+  } catch (error) {
+    // Config and weights that disagree are a damaged model folder, not a caller's bad input.
+    if (error instanceof QuarryError && error.code === 'INPUT_INVALID') throw new BoolModelError(dir, `${error.message} Retrain or restore the folder.`);
+    throw error;
+  }
 }
 
 export interface LoadBoolEncoderOptions {

@@ -107,6 +107,9 @@ export class BoolModules {
     this.config = config;
     const { inputDim: din, hidden: h } = config;
     const make = (name: string, shape: number[]): Param => {
+      // With saved values, every tensor must be among them: sizes from a (possibly damaged) config
+      // are compared with data that exists before anything is allocated from them.
+      if (values && !values[name]) throw new InputError(`Boolean module tensor ${name} is missing from the saved weights.`);
       const size = shape.reduce((x, y) => x * y, 1);
       const value = values?.[name] ?? new Float32Array(size);
       if (value.length !== size) throw new InputError(`Boolean module tensor ${name} holds ${value.length} values, expected ${size} (${shape.join('x')}).`);

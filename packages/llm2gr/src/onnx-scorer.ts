@@ -369,6 +369,7 @@ function bosFor(dir: string, codec: TokenizerCodec, addBos: boolean | undefined)
     } catch (error) {
       throw new ScorerError(`${file}: not valid JSON (${(error as Error).message}).`);
     }
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new ScorerError(`${file}: must hold a JSON object of settings.`);
   }
   if (addBos !== true && config['add_bos_token'] !== true) return [];
   const token = config['bos_token'];
