@@ -193,6 +193,9 @@ export function loadDrtWeights(file: string): DrtModel {
   } catch (error) {
     throw new QuarryError('MODEL_INVALID', `${file} is not valid JSON: ${(error as Error).message}`);
   }
+  if (typeof body !== 'object' || body === null || typeof body.weights !== 'string' || typeof body.config !== 'object' || body.config === null) {
+    throw new QuarryError('MODEL_INVALID', `${file}: expected a JSON object with "config" and base64 "weights" (a file written by saveDrtWeights).`);
+  }
   if (body.format !== WEIGHTS_FORMAT || body.version !== WEIGHTS_VERSION) {
     throw new QuarryError('MODEL_INVALID', `${file}: expected format ${WEIGHTS_FORMAT} v${WEIGHTS_VERSION}, got ${String(body.format)} v${String(body.version)}.`);
   }
