@@ -1,4 +1,4 @@
-import { InputError, TopK, checkOptions, docText, reciprocalRankFusion, throwIfAborted, type DocStore, type Encoder, type Hit, type Query, type QueryRewriter, type RewriteContext, type Retriever, type SearchOptions } from '@quarry/core';
+import { InputError, TopK, checkOptions, docText, isBlankDoc, reciprocalRankFusion, throwIfAborted, type DocStore, type Encoder, type Hit, type Query, type QueryRewriter, type RewriteContext, type Retriever, type SearchOptions } from '@quarry/core';
 import type { AnswerSource, Candidate } from './answers.js';
 import { lameRDenseBuildOptionsSchema, lameROptionsSchema, lameRRetrieverOptionsSchema } from './options.js';
 import { augmentQuery, renderPrompt, resolveTemplate, truncateTokens } from './prompt.js';
@@ -193,7 +193,11 @@ export class LameRDenseRetriever implements Retriever {
       vectors.set(m.data, i * d);
     }
     for (let i = 0; i < all.length; i++) normalize(vectors, i * d, d);
-    return new LameRDenseRetriever(lamer, encoder, firstRound, docs, all.map((doc) => doc.id), vectors, options.parallel ?? 4);
+    // Documents with nothing to match (core's isBlankDoc, or a zero vector) are left out of the scan: never returned.
+    const keep = all.flatMap((doc, i) => (isBlankDoc(doc) || vectors.subarray(i * d, (i + 1) * d).every((x) => x === 0) ? [] : [i]));
+    const kept = keep.length === all.length ? vectors : new Float32Array(keep.length * d);
+    if (kept !== vectors) keep.forEach((i, r) => kept.set(vectors.subarray(i * d, (i + 1) * d), r * d));
+    return new LameRDenseRetriever(lamer, encoder, firstRound, docs, keep.map((i) => all[i]!.id), kept, options.parallel ?? 4);
   }
 
   /** (Enc(q) + Enc(a_i)) / 2 averaged over answers (just Enc(q) when there are none), each vector normalised. */
