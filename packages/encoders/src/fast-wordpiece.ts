@@ -8,8 +8,10 @@
  * expressions instead of per-character calls, and a cache of word -> ids. Texts that
  * contain an added token's literal content (e.g. "[SEP]") are left to the library,
  * which splits them out first. The test suite checks this path against the library on
- * the whole SciFact corpus and on random Unicode strings.
+ * the whole SciFact corpus and on random Unicode strings, and against the Rust library's ids
+ * on the tricky-string corpus (where tokenizers.js and Rust differ, Rust wins: tokenizer-parity.ts).
  */
+import { BERT_CJK_RE, rustLowercase } from './tokenizer-parity.js';
 
 /** The parts of a tokenizer.json's BertNormalizer that change the output. */
 export interface BertNormalizerConfig {
@@ -21,10 +23,10 @@ export interface BertNormalizerConfig {
 }
 
 const PUNCT = '\\p{P}\\u0021-\\u002F\\u003A-\\u0040\\u005B-\\u0060\\u007B-\\u007E';
-const PRE_TOKENIZE_RE = new RegExp(`[^\\s${PUNCT}]+|[${PUNCT}]`, 'gu');
+// Whitespace is Unicode White_Space, as Rust's char::is_whitespace (JavaScript's \s differs on U+FEFF, U+0085).
+const PRE_TOKENIZE_RE = new RegExp(`[^\\p{White_Space}${PUNCT}]+|[${PUNCT}]`, 'gu');
 const CONTROL_RE = /[\0\uFFFD]|[^\P{Cc}\t\n\r]|\p{Cf}|\p{Co}|\p{Cs}/gu;
-const WHITESPACE_RE = /\s/gu;
-const CJK_RE = /[\u3400-\u4DBF\u4E00-\u9FFF\uF900-\uFAFF]/g;
+const WHITESPACE_RE = /\p{White_Space}/gu;
 const MN_RE = /\p{Mn}/gu;
 const NON_ASCII_RE = /[^\x00-\x7f]/;
 const ASCII_CONTROL_RE = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
@@ -163,14 +165,11 @@ export class FastWordPiece {
     }
     let s = text;
     if (norm.cleanText) s = s.replace(CONTROL_RE, '').replace(WHITESPACE_RE, ' ');
-    if (norm.handleChineseChars) s = s.replace(CJK_RE, ' $& ');
-    if (norm.lowercase) {
-      s = s.toLowerCase();
-      if (norm.stripAccents !== false) s = s.normalize('NFD').replace(MN_RE, '');
-    } else if (norm.stripAccents) {
-      s = s.normalize('NFD').replace(MN_RE, '');
-    }
-    const words = s.trim().match(PRE_TOKENIZE_RE);
+    if (norm.handleChineseChars) s = s.replace(BERT_CJK_RE, ' $& ');
+    // Rust's order: strip accents, then lowercase per character.
+    if (norm.stripAccents ?? norm.lowercase) s = s.normalize('NFD').replace(MN_RE, '');
+    if (norm.lowercase) s = rustLowercase(s);
+    const words = s.match(PRE_TOKENIZE_RE);
     if (words) {
       for (const word of words) {
         if (out.length >= limit) break;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelInvalidError } from './errors.js';
 import { FastWordPiece, type BertNormalizerConfig } from './fast-wordpiece.js';
+import { applyRustParity } from './tokenizer-parity.js';
 
 export interface TokenizeOptions {
   /** Keep at most this many ids, special tokens included (content is cut, specials kept). */
@@ -51,6 +52,7 @@ export class TextTokenizer {
     const json = { normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [], ...tokenizerJson };
     try {
       this.#lib = new Tokenizer(json, isObject(tokenizerConfig) ? tokenizerConfig : {});
+      applyRustParity(this.#lib);
     } catch (error) {
       throw new ModelInvalidError(this.source, `could not be loaded by @huggingface/tokenizers (${(error as Error).message}).`, {}, { cause: error });
     }
