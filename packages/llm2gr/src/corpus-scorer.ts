@@ -1,4 +1,5 @@
-import { InputError, type NextTokenScorer } from '@quarry/core';
+import { InputError, checkOptions, type NextTokenScorer } from '@quarry/core';
+import { corpusStatsScorerOptionsSchema } from './options.js';
 import type { FmIndex } from './fm-index.js';
 import type { TokenTrie } from './trie.js';
 import { nearestTokens, type TokenVectors } from './token-similarity.js';
@@ -95,6 +96,7 @@ export class CorpusStatsScorer implements NextTokenScorer {
   readonly #bigrams = new Map<number, { tokens: Int32Array; counts: Int32Array; total: number }>();
 
   constructor(codec: TokenCodec, fm: FmIndex, options: CorpusStatsScorerOptions = {}) {
+    checkOptions(corpusStatsScorerOptionsSchema, options, 'CorpusStatsScorer options');
     this.#codec = codec;
     this.#fm = fm;
     this.#lambda = options.queryWeight ?? 1;

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IndexCorruptError, InputError, bytesOf, openIndexDir, readTyped, saveIndexDir, throwIfAborted, type ProgressCallback } from '@quarry/core';
+import { IndexCorruptError, InputError, bytesOf, checkOptions, openIndexDir, readTyped, saveIndexDir, throwIfAborted, type ProgressCallback } from '@quarry/core';
+import { fmIndexBuildOptionsSchema } from './options.js';
 import { suffixArray } from './sais.js';
 import { WaveletMatrix, bitvectorLength, finishBitvector, getBit, rank1, setBit } from './wavelet.js';
 
@@ -95,6 +96,7 @@ export class FmIndex {
 
   /** Builds the index over documents given as token-id sequences (non-negative integers). */
   static build(docs: readonly ArrayLike<number>[], options: FmIndexBuildOptions = {}): FmIndex {
+    checkOptions(fmIndexBuildOptionsSchema, options, 'FmIndex.build options');
     const sampleRate = options.sampleRate ?? 32;
     if (!Number.isInteger(sampleRate) || sampleRate < 1) throw new InputError(`sampleRate must be a positive integer, got ${sampleRate}.`);
     const signal = options.signal;

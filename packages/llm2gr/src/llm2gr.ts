@@ -2,6 +2,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   IndexCorruptError,
+  checkOptions,
+  runtimeOptionsShape,
+  z,
   InputError,
   isBlankDoc,
   openIndexDir,
@@ -71,6 +74,29 @@ export const DEFAULT_LLM2GR_OPTIONS: Llm2grOptions = {
   hits: 'all',
 };
 
+const d = DEFAULT_LLM2GR_OPTIONS;
+/**
+ * The generation options as a zod shape, defaults from `DEFAULT_LLM2GR_OPTIONS`: the `llm2gr`
+ * plugin's schema spreads it, and `new Llm2grRetriever` checks its options against it (strict),
+ * so a misspelled key fails with the closest valid one in code and in pipeline files alike.
+ */
+export const llm2grGenerationShape = {
+  titleBeam: z.number().int().min(1).default(d.titleBeam),
+  keepTitles: z.number().int().min(1).default(d.keepTitles),
+  passageBeam: z.number().int().min(1).default(d.passageBeam),
+  prefixLength: z.number().int().min(1).default(d.prefixLength),
+  passageLength: z.number().int().min(1).default(d.passageLength),
+  alpha: z.number().min(0).max(1).default(d.alpha),
+  maxTitleTokens: z.number().int().min(1).default(d.maxTitleTokens),
+  titlePrompt: z.string().default(TITLE_PROMPT),
+  passagePrompt: z.string().default(PASSAGE_PROMPT),
+  titleEnd: z.string().default(d.titleEnd),
+  hits: z.enum(['kept', 'all']).default(d.hits),
+};
+export const llm2grGenerationSchema = z.strictObject(llm2grGenerationShape);
+/** `Llm2grIndex.build(docs, codec, options)`. */
+export const llm2grBuildOptionsSchema = z.strictObject({ ...runtimeOptionsShape, total: z.number().int().nonnegative().optional(), sampleRate: z.number().int().min(1).max(1024).optional() });
+
 /**
  * How a hit was generated. 'titles': the paper's two stages. Documents without a title
  * can't be reached through the title trie, so they are generated SEAL-style: a passage
@@ -108,6 +134,7 @@ export class Llm2grIndex {
 
   /** Tokenizes titles (" " + title) and texts (" " + text) with the scorer's tokenizer and builds both structures. */
   static build(docs: Iterable<Doc>, codec: TokenCodec, options: { signal?: AbortSignal; onProgress?: ProgressCallback; total?: number; sampleRate?: number } = {}): Llm2grIndex {
+    checkOptions(llm2grBuildOptionsSchema, options, 'Llm2grIndex.build options');
     const ids: string[] = [];
     const titles: string[] = [];
     const titleTokens: number[][] = [];
@@ -206,6 +233,8 @@ export class Llm2grRetriever implements Retriever {
       if (!Number.isInteger(o[k]) || o[k] < 1) throw new InputError(`LLM2GR option ${k} must be an integer >= 1, got ${o[k]}.`);
     }
     if (!(o.alpha >= 0 && o.alpha <= 1)) throw new InputError(`LLM2GR option alpha must be in [0, 1], got ${o.alpha}.`);
+    // After the checks above (their messages explain the values): unknown, misspelled keys.
+    checkOptions(llm2grGenerationSchema, options, 'Llm2grRetriever options');
     if (codecFingerprint(scorer) !== index.codecFingerprint) {
       throw new InputError("The LLM2GR index was built with a different tokenizer than this scorer's; rebuild the index with the scorer's tokenizer.");
     }

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { InputError, throwIfAborted, type NextTokenScorer } from '@quarry/core';
+import { InputError, checkOptions, throwIfAborted, type NextTokenScorer } from '@quarry/core';
+import { onnxCausalLmOptionsSchema } from './options.js';
 import { decodeModel, encodeModel, halfArrayToFloat32 } from '@quarry/encoders';
 import * as ort from 'onnxruntime-node';
 import { TokenizerCodec } from './codec.js';
@@ -111,6 +112,7 @@ export class OnnxCausalLm implements NextTokenScorer {
 
   /** Loads `tokenizer.json` and the ONNX graph from a folder. */
   static async load(dir: string, options: OnnxCausalLmOptions = {}): Promise<OnnxCausalLm> {
+    checkOptions(onnxCausalLmOptionsSchema, options, 'OnnxCausalLm options');
     if (!existsSync(dir)) throw new ScorerError(`${dir}: no such model folder; pass a folder with tokenizer.json and model.onnx.`);
     let file = options.modelFile ? join(dir, options.modelFile) : join(dir, 'model.onnx');
     if (!options.modelFile && !existsSync(file)) {

@@ -1,4 +1,5 @@
-import { InputError, type NextTokenScorer } from '@quarry/core';
+import { InputError, checkOptions, type NextTokenScorer } from '@quarry/core';
+import { openAIScorerOptionsSchema } from './options.js';
 import type { OpenAIClient, TokenLogprob } from '@quarry/llm';
 import type { AllowedTokenScorer } from './beam.js';
 import type { TokenCodec } from './corpus-scorer.js';
@@ -43,6 +44,7 @@ export class OpenAIScorer implements NextTokenScorer, AllowedTokenScorer {
   readonly #pieces = new Map<number, string>();
 
   constructor(client: OpenAIClient, codec: TokenCodec, options: OpenAIScorerOptions = {}) {
+    checkOptions(openAIScorerOptionsSchema, options, 'OpenAIScorer options');
     this.#client = client;
     this.#codec = codec;
     this.vocabSize = codec.vocabSize;

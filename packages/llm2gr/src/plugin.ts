@@ -2,12 +2,11 @@ import { ConfigError, definePlugin, throwIfAborted, z, type DocStore, type Plugi
 import { OpenAIClient } from '@quarry/llm';
 import { TokenizerCodec } from './codec.js';
 import { CorpusStatsScorer } from './corpus-scorer.js';
-import { DEFAULT_LLM2GR_OPTIONS, Llm2grIndex, Llm2grRetriever, PASSAGE_PROMPT, TITLE_PROMPT } from './llm2gr.js';
+import { Llm2grIndex, Llm2grRetriever, llm2grGenerationShape } from './llm2gr.js';
 import { OnnxCausalLm } from './onnx-scorer.js';
 import { OpenAIScorer } from './openai-scorer.js';
 import { ownEncoderTokenVectors } from './token-similarity.js';
 
-const d = DEFAULT_LLM2GR_OPTIONS;
 const schema = z
   .object({
     scorer: z.enum(['default', 'onnx', 'openai']).default('default').describe("'default': corpus statistics, no LLM; 'onnx': a local causal LM (model: DIR); 'openai': an OpenAI-compatible server (model: DIR of its tokenizer.json)"),
@@ -16,17 +15,8 @@ const schema = z
     llmModel: z.string().min(1).optional().describe('openai: model name (default $QUARRY_LLM_MODEL)'),
     topLogprobs: z.number().int().min(1).max(100).default(20).describe('openai: alternatives asked per step'),
     foldOutOfVocab: z.boolean().default(false).describe('onnx: fold token ids beyond the model vocabulary (test fixtures only)'),
-    titleBeam: z.number().int().min(1).default(d.titleBeam),
-    keepTitles: z.number().int().min(1).default(d.keepTitles),
-    passageBeam: z.number().int().min(1).default(d.passageBeam),
-    prefixLength: z.number().int().min(1).default(d.prefixLength),
-    passageLength: z.number().int().min(1).default(d.passageLength),
-    alpha: z.number().min(0).max(1).default(d.alpha),
-    maxTitleTokens: z.number().int().min(1).default(d.maxTitleTokens),
-    titlePrompt: z.string().default(TITLE_PROMPT),
-    passagePrompt: z.string().default(PASSAGE_PROMPT),
-    titleEnd: z.string().default(d.titleEnd),
-    hits: z.enum(['kept', 'all']).default(d.hits),
+    // The generation options: one definition, also checked by new Llm2grRetriever.
+    ...llm2grGenerationShape,
     titleWeight: z.number().min(0).default(100).describe('default scorer: inverse temperature of the title lookahead'),
     queryWeight: z.number().min(0).default(1).describe('default scorer: question-token bonus outside titles'),
     similarTokens: z.number().int().min(0).max(50).default(0).describe("default scorer: nearest tokens (own encoder's token vectors) each question token also counts; 0 (default) = exact tokens only"),
