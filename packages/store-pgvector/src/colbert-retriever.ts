@@ -1,5 +1,6 @@
 import { maxSim, truncateTokens } from '@quarry/colbert';
-import { InputError, docText, throwIfAborted, type Doc, type Hit, type Query, type RaggedMatrix, type Retriever, type TokenEncoder } from '@quarry/core';
+import { InputError, checkOptions, docText, isBlankDoc, throwIfAborted, type Doc, type Hit, type Query, type RaggedMatrix, type Retriever, type TokenEncoder } from '@quarry/core';
+import { pgAddDocsOptionsSchema, pgColbertRetrieverOptionsSchema } from './options.js';
 import { docHash, type AddDocsOptions, type PgSearchOptions } from './dense-retriever.js';
 import { topHits, type PgVectorStore } from './store.js';
 
@@ -39,6 +40,7 @@ export class PgColbertRetriever implements Retriever {
     readonly store: PgVectorStore,
     options: PgColbertRetrieverOptions = {},
   ) {
+    checkOptions(pgColbertRetrieverOptionsSchema, options, 'PgColbertRetriever options');
     if (store.mode !== 'colbert') throw new InputError(`PgColbertRetriever needs a colbert store; ${store.names.table} is a ${store.mode} store.`);
     this.dim = options.dim ?? store.dim;
     if (this.dim !== store.dim) throw new InputError(`dim ${this.dim} differs from the store's ${store.dim}; open the store with dim ${this.dim} or use dim ${store.dim}.`);
@@ -52,12 +54,17 @@ export class PgColbertRetriever implements Retriever {
 
   /** Encodes documents into token vectors and upserts them (documents + tokens, per batch one transaction). */
   async addDocs(docs: Iterable<Doc> | AsyncIterable<Doc>, options: AddDocsOptions = {}): Promise<number> {
+    checkOptions(pgAddDocsOptionsSchema, options, 'PgColbertRetriever.addDocs options');
     const batchSize = options.batchSize ?? this.batchSize;
     let done = 0;
     let batch: Doc[] = [];
     const flush = async (): Promise<void> => {
       throwIfAborted(options.signal, 'ColBERT indexing');
-      const tokens = await this.#encode(batch.map(docText), 'document', options.signal);
+      // A document with nothing to match (core's isBlankDoc) is stored with no token vectors: no candidate, never returned.
+      const blank = batch.map((d) => isBlankDoc(d));
+      const kept = batch.filter((_, i) => !blank[i]);
+      const encoded = kept.length > 0 ? await this.#encode(kept.map(docText), 'document', options.signal) : { dim: this.dim, offsets: new Int32Array(1), data: new Float32Array(0) };
+      const tokens = kept.length === batch.length ? encoded : withEmptyItems(encoded, blank);
       await this.store.upsertTokens(
         batch.map((d) => d.id),
         tokens,
@@ -106,4 +113,14 @@ export class PgColbertRetriever implements Retriever {
     const m = await this.encoder.encodeTokens(texts, signal ? { role, signal } : { role });
     return this.dim === m.dim ? m : truncateTokens(m, this.dim);
   }
+}
+
+/** `m` (one item per non-blank doc) widened to one item per doc, blank docs holding no tokens. */
+function withEmptyItems(m: RaggedMatrix, blank: readonly boolean[]): RaggedMatrix {
+  const offsets = new Int32Array(blank.length + 1);
+  let item = 0;
+  blank.forEach((b, i) => {
+    offsets[i + 1] = b ? offsets[i]! : m.offsets[++item]!;
+  });
+  return { dim: m.dim, offsets, data: m.data };
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   DimensionMismatchError,
   InputError,
+  checkOptions,
   docText,
   isBlankDoc,
   saveIndexDir,
@@ -17,6 +18,7 @@ import {
   type Retriever,
   type SearchOptions,
 } from '@quarry/core';
+import { pgAddDocsOptionsSchema, pgDenseRetrieverOptionsSchema, pgSyncOptionsSchema } from './options.js';
 import { CollectionMismatchError } from './errors.js';
 import type { MetaFilter } from './filter.js';
 import { decodeVectorBinary } from './sql.js';
@@ -136,6 +138,7 @@ export class PgDenseRetriever implements Retriever, DocScorer, Persistable {
     readonly store: PgVectorStore,
     options: PgDenseRetrieverOptions = {},
   ) {
+    checkOptions(pgDenseRetrieverOptionsSchema, options, 'PgDenseRetriever options');
     if (store.mode !== 'dense') throw new InputError(`PgDenseRetriever needs a dense store; ${store.names.table} is a ${store.mode} store.`);
     if (encoder.dim !== store.dim) throw new DimensionMismatchError(store.dim, encoder.dim, `encoder output for store ${store.names.schema}.${store.names.table}`);
     this.name = options.name ?? 'dense-pg';
@@ -156,6 +159,7 @@ export class PgDenseRetriever implements Retriever, DocScorer, Persistable {
    * anything is written, unless `replace: true`; so one corpus never silently deletes another.
    */
   async sync(docs: Iterable<Doc> | AsyncIterable<Doc>, options: SyncOptions = {}): Promise<SyncResult> {
+    checkOptions(pgSyncOptionsSchema, options, 'PgDenseRetriever.sync options');
     const stored = new Map<string, string | null>();
     for await (const e of this.store.entries()) stored.set(e.id, e.hash);
     throwIfAborted(options.signal, 'dense indexing');
@@ -175,7 +179,7 @@ export class PgDenseRetriever implements Retriever, DocScorer, Persistable {
     // Recorded before writing, so a load that dies half way resumes as the same collection.
     await this.store.setSetting('collection', collection);
     const removed = stale.length ? await this.store.delete(stale) : 0;
-    const loaded = await this.addDocs(todo, options);
+    const loaded = await this.addDocs(todo, { batchSize: options.batchSize, signal: options.signal, onProgress: options.onProgress });
     return { loaded, skipped, removed };
   }
 
@@ -205,6 +209,7 @@ export class PgDenseRetriever implements Retriever, DocScorer, Persistable {
    * written. Batches written stay written if a later one fails. Returns the number written.
    */
   async addDocs(docs: Iterable<Doc> | AsyncIterable<Doc>, options: AddDocsOptions = {}): Promise<number> {
+    checkOptions(pgAddDocsOptionsSchema, options, 'PgDenseRetriever.addDocs options');
     const batchSize = positiveInt(options.batchSize ?? this.batchSize, 'batchSize');
     const { signal, onProgress } = options;
     const total = Array.isArray(docs) ? docs.length : undefined;

@@ -8,3 +8,4 @@ export { MIGRATIONS, SCHEMA_VERSION, storeNames, type StoreConfig, type StoreNam
 export { StoreError, StoreTimeoutError, SchemaVersionError, CollectionMismatchError, isTransient } from './errors.js';
 export { withRetry, backoffDelay, type RetryOptions } from './retry.js';
 export { IDENTIFIER_PATTERN, checkIdentifier, vectorLiteral, CopyBinaryWriter } from './sql.js';
+export { pgDenseRetrieverOptionsSchema, pgColbertRetrieverOptionsSchema, pgAddDocsOptionsSchema, pgSyncOptionsSchema } from './options.js';
