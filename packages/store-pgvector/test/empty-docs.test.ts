@@ -2,17 +2,23 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { MemoryDocStore } from '@quarry/core';
-import { PgDenseRetriever, densePgPlugin } from '../src/index.js';
+import { MemoryDocStore, type TokenEncoder } from '@quarry/core';
+import { bundledModelDir, loadEncoder } from '@quarry/encoders';
+import { PgColbertRetriever, PgDenseRetriever, PgVectorStore, densePgPlugin } from '../src/index.js';
 import { EMPTY_IDS, checkEmptyDocs, emptyDocCorpora } from '../../../tools/testing/empty-docs.js';
 
 const url = inject('pgUrl');
 const root = mkdtempSync(join(tmpdir(), 'pg-empty-'));
 const opened: PgDenseRetriever[] = [];
+const stores: PgVectorStore[] = [];
 afterAll(async () => {
   for (const r of opened) {
     await r.store.drop();
     await r.store.close();
+  }
+  for (const store of stores) {
+    await store.drop();
+    await store.close();
   }
   rmSync(root, { recursive: true, force: true });
 });
@@ -38,5 +44,20 @@ describe('dense-pg on empty documents and corpora without titles or texts', () =
         await checkEmptyDocs(async (q, k) => (await loaded.search(q, { k })).map((h) => h.id), corpus.docs, corpus.real, 3);
       });
     }
+  });
+});
+
+describe('colbert-pg on empty documents and corpora without titles or texts', () => {
+  emptyDocCorpora().forEach((corpus, c) => {
+    it(`stores ${corpus.name} (Cranfield id 471 included) with no token vectors for the empty docs and never returns them`, async () => {
+      const model = await loadEncoder(bundledModelDir(), { threads: 1 });
+      const encoder = model as TokenEncoder & typeof model;
+      const store = await PgVectorStore.open({ url, dim: 32, metric: 'ip', mode: 'colbert', table: `empty_colbert_${c}`, poolSize: 1 });
+      stores.push(store);
+      const retriever = new PgColbertRetriever(encoder, store, { candidatesPerToken: 24 });
+      expect(await retriever.addDocs(corpus.docs)).toBe(corpus.docs.length);
+      expect(await store.count()).toBe(corpus.docs.length);
+      await checkEmptyDocs(async (q, k) => (await retriever.search(q, { k })).map((h) => h.id), corpus.docs, corpus.real, 3);
+    });
   });
 });
