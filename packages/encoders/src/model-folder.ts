@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MANIFEST_FILE, openIndexDir, z } from '@quarry/core';
 import { ModelInvalidError } from './errors.js';
+import { findOnnxFile, POOLING_MODES, readStandardFolder, warnOnce, type DenseLayer } from './st-folder.js';
 
 /** The small config file beside `model.onnx` and `tokenizer.json`. */
 export const ENCODER_CONFIG_FILE = 'quarry-encoder.json';
@@ -36,8 +37,8 @@ const ownModelSchema = z.discriminatedUnion('type', [
 ]);
 
 export const encoderConfigSchema = z.object({
-  /** How token vectors become one text vector: first token, masked mean, or none (the output is already pooled). */
-  pooling: z.enum(['cls', 'mean', 'none']).default('mean'),
+  /** How token vectors become one text vector (sentence-transformers' Pooling modes), or none (the output is already pooled). */
+  pooling: z.enum(POOLING_MODES).default('mean'),
   /** L2-normalise text vectors (and token vectors). */
   normalize: z.boolean().default(true),
   queryPrefix: z.string().default(''),
@@ -49,6 +50,8 @@ export const encoderConfigSchema = z.object({
   /** Graph output to read for token vectors (rank 3). Default: detected. */
   tokenOutput: z.string().optional(),
   addSpecialTokens: z.boolean().default(true),
+  /** Lowercase texts before tokenising (sentence_bert_config.json `do_lower_case`). */
+  lowercase: z.boolean().optional(),
   /** Matryoshka prefix dimensions the model was trained for (informational). */
   matryoshkaDims: z.array(z.number().int().positive().max(MAX_DIM)).max(64).optional(),
   name: z.string().optional(),
@@ -69,6 +72,8 @@ export const onnxEncoderOptionsSchema = z.strictObject({
   threads: z.number().int().positive().optional(),
   batchSize: z.number().int().positive().optional(),
   fastTokenizer: z.boolean().optional(),
+  /** Run the int8 export of the folder (onnx/model_quantized.onnx, model_int8.onnx). */
+  quantized: z.boolean().optional(),
 });
 
 /** `loadEncoder(dir, options)`: the ONNX options plus the runtime choice. */
@@ -87,6 +92,15 @@ export interface ModelFolder {
   config: EncoderConfig;
   /** Whether quarry-encoder.json was present (otherwise defaults were used). */
   hasConfig: boolean;
+  /** Dense modules of a sentence-transformers folder (modules.json), applied after pooling. */
+  dense?: DenseLayer[];
+  /** Settings that were guessed (also printed once as a process warning). */
+  warnings?: string[];
+}
+
+export interface OpenModelFolderOptions {
+  /** Use the int8 export (`onnx/model_quantized.onnx`, `model_int8.onnx`, ...) instead of `model.onnx`. */
+  quantized?: boolean;
 }
 
 /**
@@ -94,7 +108,7 @@ export interface ModelFolder {
  * and `quarry-encoder.json` (optional for plain Hugging Face exports; defaults apply).
  * Folders written by Quarry carry a manifest whose checksums are verified.
  */
-export async function openModelFolder(dir: string, overrides: Partial<EncoderConfigInput> = {}): Promise<ModelFolder> {
+export async function openModelFolder(dir: string, overrides: Partial<EncoderConfigInput> = {}, options: OpenModelFolderOptions = {}): Promise<ModelFolder> {
   if (!existsSync(dir)) throw new ModelInvalidError(dir, 'model folder not found; expected a folder with model.onnx, tokenizer.json and quarry-encoder.json.');
   if (existsSync(join(dir, MANIFEST_FILE))) {
     try {
@@ -109,7 +123,12 @@ export async function openModelFolder(dir: string, overrides: Partial<EncoderCon
     const alt = join(dir, 'onnx', 'model.onnx');
     if (!existsSync(alt)) throw new ModelInvalidError(modelFile, 'missing; expected the ONNX export of the model (model.onnx, or onnx/model.onnx).');
   }
-  const file = existsSync(modelFile) ? modelFile : join(dir, 'onnx', 'model.onnx');
+  let file = existsSync(modelFile) ? modelFile : join(dir, 'onnx', 'model.onnx');
+  if (options.quantized) {
+    const q = findOnnxFile(dir, true);
+    if (!q) throw new ModelInvalidError(join(dir, 'onnx', 'model_quantized.onnx'), 'missing; quantized: true needs the int8 export (model_quantized.onnx or model_int8.onnx, at the top or under onnx/).');
+    file = q;
+  }
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new ModelInvalidError(join(dir, 'tokenizer.json'), 'missing; the model folder needs the tokenizer.json exported with the model.');
   const configFile = join(dir, ENCODER_CONFIG_FILE);
   const hasConfig = existsSync(configFile);
@@ -122,13 +141,19 @@ export async function openModelFolder(dir: string, overrides: Partial<EncoderCon
     }
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelInvalidError(configFile, 'must hold a JSON object of settings.');
-  const merged = { ...(raw as Record<string, unknown>), ...stripUndefined(overrides) };
+  // Precedence: the standard files (sentence-transformers, Optimum) < quarry-encoder.json < caller options.
+  const standard = readStandardFolder(dir);
+  const explicit = { ...(raw as Record<string, unknown>), ...stripUndefined(overrides) };
+  const merged = { ...standard.config, ...explicit };
+  // quarry-encoder.json is authoritative: with it nothing is a guess.
+  const warnings = hasConfig ? [] : standard.warnings.filter((w) => explicit[w.setting] === undefined).map((w) => w.message);
+  warnOnce(warnings);
   const parsed = encoderConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new ModelInvalidError(configFile, `invalid encoder config (${issues}).`);
   }
-  return { dir, modelFile: file, tokenizerDir: dir, config: parsed.data, hasConfig };
+  return { dir, modelFile: file, tokenizerDir: dir, config: parsed.data, hasConfig, dense: standard.dense, warnings };
 }
 
 function stripUndefined<T extends Record<string, unknown>>(o: T): Partial<T> {

@@ -4,6 +4,7 @@ import { checkOptions, throwIfAborted, type EncodeOptions, type Encoder, type Ma
 import { ModelInvalidError } from './errors.js';
 import { halfArrayToFloat32 } from './half.js';
 import { onnxEncoderOptionsSchema, openModelFolder, type EncoderConfig, type EncoderConfigInput, type ModelFolder } from './model-folder.js';
+import { applyDense, type PoolingMode } from './st-folder.js';
 import { TextTokenizer } from './tokenizer.js';
 import { matrix, normalizeInPlace, packRagged, resolveDim, textsArray } from './vectors.js';
 
@@ -14,6 +15,8 @@ export interface OnnxEncoderOptions extends Partial<EncoderConfigInput> {
   batchSize?: number;
   /** Use the fast WordPiece path where the tokenizer allows (default true). */
   fastTokenizer?: boolean;
+  /** Run the folder's int8 export (onnx/model_quantized.onnx, model_int8.onnx) instead of model.onnx. */
+  quantized?: boolean;
 }
 
 const ID_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids', 'position_ids'] as const;
@@ -63,8 +66,8 @@ export class OnnxModel {
 
   static async load(dir: string, options: OnnxEncoderOptions = {}): Promise<OnnxModel> {
     checkOptions(onnxEncoderOptionsSchema, options, `encoder options for ${dir}`);
-    const { threads, batchSize, fastTokenizer, ...overrides } = options;
-    const folder = await openModelFolder(dir, overrides);
+    const { threads, batchSize, fastTokenizer, quantized, ...overrides } = options;
+    const folder = await openModelFolder(dir, overrides, { quantized });
     const tokenizer = TextTokenizer.fromDir(folder.tokenizerDir, { fast: fastTokenizer ?? true });
     let session: ort.InferenceSession;
     try {
@@ -130,7 +133,9 @@ export class OnnxModel {
   /** Tokenises (with the role's prefix), sorts by length, runs length-homogeneous padded batches. */
   async run(texts: readonly string[], options: EncodeOptions, output: OutputInfo, onBatch: (batch: BatchResult) => void): Promise<void> {
     const prefix = options.role === 'query' ? this.config.queryPrefix : this.config.documentPrefix;
-    const ids = texts.map((t) => this.tokenizer.encode(prefix + t, { maxLength: this.config.maxLength, addSpecialTokens: this.config.addSpecialTokens }));
+    // sentence-transformers prepends the prompt as text, then lowercases when do_lower_case is set.
+    const lower = this.config.lowercase === true;
+    const ids = texts.map((t) => this.tokenizer.encode(lower ? (prefix + t).toLowerCase() : prefix + t, { maxLength: this.config.maxLength, addSpecialTokens: this.config.addSpecialTokens }));
     await this.runIds(ids, output, onBatch, { signal: options.signal });
   }
 
@@ -191,10 +196,11 @@ export class OnnxModel {
 }
 
 /**
- * Text vectors from an ONNX model folder (Hugging Face export or Quarry's own):
- * pooling `cls` (first token), `mean` (masked mean over tokens) or `none` (the graph
- * already outputs [batch, dim]); optional L2 normalisation; Matryoshka `dim` keeps a
- * prefix of each vector (re-normalised).
+ * Text vectors from an ONNX model folder (Hugging Face export or Quarry's own): pooling as
+ * sentence-transformers' Pooling module (`cls`, `mean`, `max`, `lasttoken`, `weightedmean`,
+ * `mean_sqrt_len_tokens`) or `none` (the graph already outputs [batch, dim]); then the
+ * folder's Dense modules; optional L2 normalisation; Matryoshka `dim` keeps a prefix of each
+ * vector (re-normalised), as sentence-transformers' `truncate_dim`.
  */
 export class OnnxEncoder implements Encoder {
   readonly dim: number;
@@ -237,19 +243,15 @@ export class OnnxEncoder implements Encoder {
       }
       const L = rank === 3 ? dims[1]! : 1;
       items.forEach((item, b) => {
-        const o = item * H;
-        if (pooling === 'none') out!.set(data.subarray(b * H, (b + 1) * H), o);
-        else if (pooling === 'cls') out!.set(data.subarray(b * L * H, b * L * H + H), o);
-        else {
-          const n = lengths[b]!;
-          for (let t = 0; t < n; t++) {
-            const base = (b * L + t) * H;
-            for (let j = 0; j < H; j++) out![o + j]! += data[base + j]!;
-          }
-          if (n > 0) for (let j = 0; j < H; j++) out![o + j]! /= n;
-        }
+        if (pooling === 'none') out!.set(data.subarray(b * H, (b + 1) * H), item * H);
+        else poolInto(pooling, data, b * L * H, lengths[b]!, H, out!, item * H);
       });
     });
+    const dense = this.model.folder.dense ?? [];
+    if (dense.length && out) {
+      const projected = applyDense(dense, out, texts.length, cols);
+      return matrix(texts.length, projected.width, projected.data);
+    }
     return matrix(texts.length, cols, out ?? new Float32Array(0));
   }
 
@@ -266,6 +268,41 @@ export class OnnxEncoder implements Encoder {
 
   release(): Promise<void> {
     return this.model.release();
+  }
+}
+
+/**
+ * Pools the first `n` token vectors (width H) of one sequence starting at `base`, as
+ * sentence-transformers' Pooling does with right padding (`n` = attended tokens).
+ */
+export function poolInto(mode: Exclude<PoolingMode, 'none'>, data: Float32Array, base: number, n: number, H: number, out: Float32Array, o: number): void {
+  switch (mode) {
+    case 'cls':
+      out.set(data.subarray(base, base + H), o);
+      return;
+    case 'lasttoken':
+      if (n > 0) out.set(data.subarray(base + (n - 1) * H, base + n * H), o);
+      return;
+    case 'max':
+      for (let j = 0; j < H; j++) {
+        let m = -Infinity;
+        for (let t = 0; t < n; t++) m = Math.max(m, data[base + t * H + j]!);
+        out[o + j] = m;
+      }
+      return;
+    default: {
+      // mean, mean_sqrt_len_tokens, weightedmean (weights 1..n by position).
+      const weighted = mode === 'weightedmean';
+      let total = 0;
+      for (let t = 0; t < n; t++) {
+        const w = weighted ? t + 1 : 1;
+        total += w;
+        const row = base + t * H;
+        for (let j = 0; j < H; j++) out[o + j]! += w * data[row + j]!;
+      }
+      const div = Math.max(mode === 'mean_sqrt_len_tokens' ? Math.sqrt(total) : total, 1e-9);
+      for (let j = 0; j < H; j++) out[o + j]! /= div;
+    }
   }
 }
 

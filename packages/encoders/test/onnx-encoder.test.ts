@@ -200,6 +200,6 @@ describe('bad model folders fail with MODEL_INVALID naming the file and what was
 
   it('a file that is not ONNX, and a broken config', async () => {
     await expectInvalid(OnnxEncoder.load(folder(new TextEncoder().encode('not a model'))), /model\.onnx: onnxruntime could not load it/);
-    await expectInvalid(OnnxEncoder.load(folder(distilbertWithHidden(), { pooling: 'max' })), /quarry-encoder\.json: invalid encoder config \(pooling/);
+    await expectInvalid(OnnxEncoder.load(folder(distilbertWithHidden(), { pooling: 'maximum' })), /quarry-encoder\.json: invalid encoder config \(pooling/);
   });
 });
