@@ -99,7 +99,7 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
   /**
    * Encodes and adds documents in batches, streaming the input. Batches already
    * added stay added if a later one fails or the signal fires, so a caller can
-   * resume by skipping ids the index `has`. Returns the number of documents added.
+   * resume by skipping ids the retriever `has` (empty documents included). Returns the number of documents added.
    */
   async addDocs(docs: Iterable<Doc> | AsyncIterable<Doc>, options: IndexDocsOptions = {}): Promise<number> {
     const batchSize = checkPositiveInt(options.batchSize ?? this.batchSize, 'batchSize');
