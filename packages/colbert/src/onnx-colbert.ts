@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, parseConfig as parseSchema, z, type EncodeOptions, type RaggedMatrix, type TokenEncoder } from '@quarry/core';
-import { ModelInvalidError, OnnxModel, type OnnxEncoderOptions, type OutputInfo } from '@quarry/encoders';
+import { applyDense, ModelInvalidError, OnnxModel, type OnnxEncoderOptions, type OutputInfo } from '@quarry/encoders';
 import { checkMatryoshkaDim } from './matryoshka.js';
 
 /** ASCII punctuation, ColBERT's default document skiplist (Python's string.punctuation). */
@@ -24,6 +24,8 @@ const colbertConfigSchema = z
     documentLength: z.number().int().min(4).max(MAX_TOKENS).default(512),
     /** Whether the query's [MASK] padding is attended (jina-colbert-v2: yes). */
     attendToExpansionTokens: z.boolean().default(true),
+    /** Pad queries with [MASK] to `queryLength` (ColBERT query expansion; PyLate `do_query_expansion`). */
+    queryExpansion: z.boolean().default(true),
     /** Document tokens dropped from the output (by their text). Default: ASCII punctuation. */
     skiplist: z.array(z.string().max(256)).max(100_000).default(PUNCTUATION),
     /** Matryoshka dimensions the projection was trained for (jina-colbert-v2: 128, 96, 64). */
@@ -80,11 +82,13 @@ export function readColbertConfig(dir: string): ColbertModelConfig {
   if (pylate) {
     return parseConfig(
       dropUndefined({
-        queryMarker: typeof pylate.query_prefix === 'string' ? pylate.query_prefix.trim() : undefined,
-        documentMarker: typeof pylate.document_prefix === 'string' ? pylate.document_prefix.trim() : undefined,
+        // PyLate adds "[Q] " / "[D] " (trailing space included) as tokens; the lookup also tries them trimmed.
+        queryMarker: typeof pylate.query_prefix === 'string' && pylate.query_prefix.trim() ? pylate.query_prefix : undefined,
+        documentMarker: typeof pylate.document_prefix === 'string' && pylate.document_prefix.trim() ? pylate.document_prefix : undefined,
         queryLength: pylate.query_length,
         documentLength: pylate.document_length,
         attendToExpansionTokens: pylate.attend_to_expansion_tokens,
+        queryExpansion: pylate.do_query_expansion,
         skiplist: pylate.skiplist_words,
       }),
       join(dir, 'config_sentence_transformers.json'),
@@ -137,22 +141,24 @@ export class OnnxColbertEncoder implements TokenEncoder {
       }
       throw new ModelInvalidError(file, `has no ${what} token (tried ${candidates.filter(Boolean).join(', ')}); set it in ${COLBERT_CONFIG_FILE}.`);
     };
-    this.#queryMarker = lookup([config.queryMarker, '[QueryMarker]', '[unused0]'], 'query marker');
-    this.#documentMarker = lookup([config.documentMarker, '[DocumentMarker]', '[unused1]'], 'document marker');
+    this.#queryMarker = lookup([config.queryMarker, config.queryMarker?.trim(), '[QueryMarker]', '[unused0]'], 'query marker');
+    this.#documentMarker = lookup([config.documentMarker, config.documentMarker?.trim(), '[DocumentMarker]', '[unused1]'], 'document marker');
     this.#mask = lookup(['[MASK]', '<mask>'], 'mask');
-    // A skiplist word counts when it is one token of the vocabulary (as such or as its only piece).
+    // A skiplist word counts when it is one token of the vocabulary (as such or as its only piece),
+    // never [UNK]: a word outside the vocabulary must not drop every unknown document token.
     this.#skip = new Set<number>();
     for (const word of config.skiplist) {
       const pieces = tok.encode(word, { addSpecialTokens: false });
       const id = tok.tokenToId(word) ?? (pieces.length === 1 ? pieces[0] : undefined);
-      if (id !== undefined) this.#skip.add(id);
+      if (id !== undefined && id !== tok.unkId) this.#skip.add(id);
     }
   }
 
   static async load(dir: string, options: OnnxEncoderOptions & { dim?: number } = {}): Promise<OnnxColbertEncoder> {
     const config = readColbertConfig(dir);
     const { dim, ...rest } = options;
-    const model = await OnnxModel.load(dir, { ...rest, addSpecialTokens: true, normalize: true });
+    // Pooling and the length cap are ColBERT's own here (set explicitly, so nothing is reported as guessed).
+    const model = await OnnxModel.load(dir, { pooling: 'cls', maxLength: config.documentLength, ...rest, addSpecialTokens: true, normalize: true });
     const output = model.resolveOutput(model.config.tokenOutput, ['token_embeddings', 'last_hidden_state', 'contextual', 'output'], [3], 'ColBERT token vectors');
     const probe = new OnnxColbertEncoder(model, output, config, 0);
     const full = (await probe.#run([probe.prepare('dimension probe', 'document')])).dim;
@@ -171,12 +177,13 @@ export class OnnxColbertEncoder implements TokenEncoder {
     const limit = isQuery ? this.config.queryLength : this.config.documentLength;
     // [CLS] t1 .. tn [SEP] with room for the marker, then the marker goes after [CLS].
     const base = tok.encode(text, { maxLength: limit - 1, addSpecialTokens: true });
-    const ids = new Int32Array(isQuery ? limit : base.length + 1);
+    const expand = isQuery && this.config.queryExpansion;
+    const ids = new Int32Array(expand ? limit : base.length + 1);
     ids[0] = base[0]!;
     ids[1] = isQuery ? this.#queryMarker : this.#documentMarker;
     ids.set(base.subarray(1), 2);
     let attended = ids.length;
-    if (isQuery) {
+    if (expand) {
       ids.fill(this.#mask, base.length + 1);
       if (!this.config.attendToExpansionTokens) attended = base.length + 1;
     }
@@ -194,16 +201,22 @@ export class OnnxColbertEncoder implements TokenEncoder {
   async #run(inputs: readonly ColbertInput[], signal?: AbortSignal): Promise<RaggedMatrix> {
     const parts: Float32Array[] = new Array(inputs.length);
     let H = 0;
+    // PyLate folders list the projection as a Dense module (1_Dense) after a transformer-only export;
+    // an export that already ends in the projection outputs its width and skips it.
+    const dense = this.#model.folder.dense ?? [];
     await this.#model.runIds(
       inputs.map((i) => i.ids),
       this.#output,
       ({ items, data, dims }) => {
         const L = dims[1]!;
-        H = dims[2]!;
+        const width = dims[2]!;
+        const project = dense.length > 0 && dense[0]!.inFeatures === width;
         for (const [b, item] of items.entries()) {
           const keep = inputs[item]!.keep;
-          const out = new Float32Array(keep.length * H);
-          keep.forEach((t, r) => out.set(data.subarray((b * L + t) * H, (b * L + t + 1) * H), r * H));
+          let out: Float32Array = new Float32Array(keep.length * width);
+          keep.forEach((t, r) => out.set(data.subarray((b * L + t) * width, (b * L + t + 1) * width), r * width));
+          H = width;
+          if (project) ({ data: out, width: H } = applyDense(dense, out, keep.length, width));
           parts[item] = out;
         }
       },
