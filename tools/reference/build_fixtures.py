@@ -8,6 +8,8 @@ Run by developers when the fixtures change, never by tests or CI (they read the 
     python3 -m venv /tmp/refvenv
     /tmp/refvenv/bin/pip install torch sentence-transformers tokenizers onnx onnxruntime onnxscript
     /tmp/refvenv/bin/python tools/reference/build_fixtures.py
+    # after editing tricky-strings.json only (keeps the trained tokenizers and the models):
+    /tmp/refvenv/bin/python tools/reference/build_fixtures.py --reuse-tokenizers --only-tokenizers
 
 Writes packages/encoders/test/fixtures/reference/ (see its README.md). Everything is seeded, but
 ONNX files and float outputs are only reproducible up to library versions (recorded in versions.json).
@@ -407,6 +409,8 @@ def main():
         made = train_tokenizers(OUT / 'tokenizers')
     print(f'tokenizers {time.time() - t0:.0f}s', file=sys.stderr)
     tokenizer_reference(made, OUT / 'tokenizers' / 'reference.json')
+    if '--only-tokenizers' in sys.argv:
+        return
     st_folder('bert-cls', 'wordpiece-uncased', 'cls', normalize=True, max_seq_length=24, model_max_length=512,
               prompts={'query': 'Represent this sentence for searching relevant passages: ', 'document': ''}, default_prompt=None, onnx_layout='onnx', int8=True)
     st_folder('bert-mean', 'wordpiece-cased', 'mean', normalize=True, max_seq_length=None, model_max_length=20,

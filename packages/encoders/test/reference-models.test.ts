@@ -1,6 +1,6 @@
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { OnnxEncoder, openModelFolder } from '../src/index.js';
 import { FIXTURES, tempDir } from './helpers.js';
 
@@ -155,5 +155,32 @@ describe('guessed settings are said once, naming the file to add', () => {
     expect(folder.warnings![1]).toMatch(/sentence_bert_config\.json/);
     // An explicit setting (quarry-encoder.json or an option) is not a guess.
     expect((await openModelFolder(copy, { pooling: 'cls', maxLength: 64 })).warnings).toEqual([]);
+  });
+
+  it('each guess is printed once per process (QUARRY_MODEL_GUESS), however often the folder is opened', async () => {
+    const copy = join(tempDir(), 'bare-once');
+    cpSync(join(MODELS, 'bert-mean'), copy, { recursive: true });
+    rmSync(join(copy, 'modules.json'));
+    const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    await openModelFolder(copy);
+    await openModelFolder(copy);
+    const calls = spy.mock.calls.filter((c) => String(c[0]).includes(copy));
+    spy.mockRestore();
+    expect(calls).toHaveLength(1);
+    expect(calls[0]![1]).toMatchObject({ code: 'QUARRY_MODEL_GUESS' });
+  });
+});
+
+describe('sentence_bert_config.json do_lower_case', () => {
+  it('lowercases the prompt and text before tokenising, as sentence-transformers does', async () => {
+    const copy = join(tempDir(), 'lower');
+    cpSync(join(MODELS, 'bert-mean'), copy, { recursive: true }); // a cased WordPiece tokenizer
+    writeFileSync(join(copy, 'sentence_bert_config.json'), JSON.stringify({ max_seq_length: 20, do_lower_case: true }));
+    const enc = await OnnxEncoder.load(copy, { documentPrefix: '' });
+    expect(enc.model.config).toMatchObject({ lowercase: true, maxLength: 20 });
+    const lower = await enc.encode(['paris is in france'], { role: 'document' });
+    const upper = await enc.encode(['PARIS Is In FRANCE'], { role: 'document' });
+    expect(Array.from(upper.data)).toEqual(Array.from(lower.data));
+    await enc.release();
   });
 });
