@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { ConfigError, closestMatch, parsePipelineConfig, type ConfigSource, type PipelineConfig, type PipelineConfigInput, type PluginRegistry } from '@quarry/core';
 import { parse as parseYaml } from 'yaml';
+import { trustEndpoint } from '@quarry/llm';
 import { resolvePathOptions } from './config-paths.js';
 import { allowedPlugins, registerExternalPlugins } from './external-plugins.js';
 import { routeToStore } from './store-flag.js';
@@ -135,7 +136,11 @@ function applyPluginFlags(config: PipelineConfig, registry: PluginRegistry, flag
   for (const [kind, stage, path] of stages) {
     const plugin = registry.get(kind, stage.plugin, { ...source, path });
     for (const opt of plugin.cliOptions ?? []) {
-      if (flags[opt.flag] !== undefined) stage.options[opt.option] = flags[opt.flag];
+      if (flags[opt.flag] === undefined) continue;
+      stage.options[opt.option] = flags[opt.flag];
+      // The user typed this LLM endpoint: the environment's API key may go there (a URL read
+      // from a pipeline file or an index manifest gets it only if the environment names it).
+      if (opt.flag === 'llm-url') trustEndpoint(String(flags[opt.flag]));
     }
   }
 }

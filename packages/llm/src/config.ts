@@ -28,6 +28,19 @@ export interface LlmEndpointConfig {
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Endpoints the user named directly in this process (a command-line flag), beside the environment's. */
+const userNamedEndpoints: string[] = [];
+
+/**
+ * Marks `url` as an endpoint the user named directly (e.g. `--llm-url` on the command line):
+ * for the rest of this process, a config or index that names the same endpoint gets the
+ * environment's API key, as the environment's own endpoint does. Call it only with a URL the
+ * user typed, never with one read from a file.
+ */
+export function trustEndpoint(url: string): void {
+  if (!userNamedEndpoints.some((u) => sameEndpoint(u, url))) userNamedEndpoints.push(url);
+}
+
 function fromEnv(env: Env, names: readonly string[]): string | undefined {
   for (const name of names) {
     const value = env[name];
@@ -39,7 +52,8 @@ function fromEnv(env: Env, names: readonly string[]): string | undefined {
 /**
  * Options first, then the environment (`QUARRY_LLM_URL`, `QUARRY_LLM_MODEL`, `QUARRY_LLM_API_KEY`/`OPENAI_API_KEY`...).
  * A key from the environment is only paired with a URL from a config (`baseUrlFrom: 'config'`) when that URL is
- * the environment's own endpoint (`QUARRY_LLM_URL` / `OPENAI_BASE_URL`, else api.openai.com); otherwise no key is sent.
+ * the environment's own endpoint (`QUARRY_LLM_URL` / `OPENAI_BASE_URL`, else api.openai.com) or one the user named
+ * directly (`trustEndpoint`, e.g. from `--llm-url`); otherwise no key is sent.
  */
 export function resolveEndpointConfig(options: { baseUrl?: string; model?: string; apiKey?: string; baseUrlFrom?: BaseUrlSource }, env: Env = process.env): LlmEndpointConfig {
   const envUrl = fromEnv(env, LLM_ENV.baseUrl);
@@ -52,7 +66,8 @@ export function resolveEndpointConfig(options: { baseUrl?: string; model?: strin
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(`The LLM base URL must be http(s), got "${url.protocol}".`);
   const envKey = fromEnv(env, LLM_ENV.apiKey);
-  const trusted = options.baseUrl === undefined || options.baseUrlFrom !== 'config' || sameEndpoint(options.baseUrl, envUrl ?? DEFAULT_BASE_URL);
+  const named = (u: string): boolean => sameEndpoint(u, envUrl ?? DEFAULT_BASE_URL) || userNamedEndpoints.some((t) => sameEndpoint(u, t));
+  const trusted = options.baseUrl === undefined || options.baseUrlFrom !== 'config' || named(options.baseUrl);
   const apiKey = options.apiKey ?? (trusted ? envKey : undefined);
   return {
     baseUrl: raw.replace(/\/+$/, ''),

@@ -2,7 +2,7 @@ export { OpenAIClient, parseRetryAfter, type OpenAIClientOptions, type RetryEven
 export { OpenAIGenerator, type OpenAIGeneratorOptions } from './generator.js';
 export { openAIClientOptionsSchema, openAIGeneratorOptionsSchema, samplingParamsSchema } from './options.js';
 export { GenerationCache, cacheKey, canonicalJson, type CacheKeyParts } from './cache.js';
-export { DEFAULT_BASE_URL, LLM_ENV, endpointUrl, redactText, redactUrl, resolveEndpointConfig, sameEndpoint, type BaseUrlSource, type LlmEndpointConfig } from './config.js';
+export { DEFAULT_BASE_URL, LLM_ENV, endpointUrl, redactText, redactUrl, resolveEndpointConfig, sameEndpoint, trustEndpoint, type BaseUrlSource, type LlmEndpointConfig } from './config.js';
 export { LlmRequestError, type LlmFailure } from './errors.js';
 export { Semaphore } from './semaphore.js';
 export type { CallOptions, ChatRequest, Choice, CompletionRequest, CompletionResult, SamplingParams, TokenLogprob, TopLogprob, TokenUsage, UsageStats } from './types.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FakeOpenAIServer, LlmRequestError, OpenAIClient, OpenAIGenerator, endpointUrl, redactText, type RetryEvent } from '../src/index.js';
+import { FakeOpenAIServer, LlmRequestError, OpenAIClient, OpenAIGenerator, endpointUrl, redactText, trustEndpoint, type RetryEvent } from '../src/index.js';
 
 // A server that needs no key, so what the client sends (or not) can be inspected.
 let server: FakeOpenAIServer;
@@ -47,6 +47,24 @@ describe('the environment API key goes only to the environment endpoint (S2)', (
     await new OpenAIClient({ model: 'm', env: { QUARRY_LLM_URL: server.url, OPENAI_API_KEY: ENV_KEY } }).chat(chat);
     await new OpenAIClient({ baseUrl: server.url, baseUrlFrom: 'config', apiKey: 'sk-explicit-1234', model: 'm', env: {} }).chat(chat);
     expect(server.requests.map((r) => r.headers['authorization'])).toEqual([`Bearer ${ENV_KEY}`, `Bearer ${ENV_KEY}`, 'Bearer sk-explicit-1234']);
+  });
+
+  it('a URL the user named directly (trustEndpoint, as --llm-url does) gets the key from a config too; others still do not', async () => {
+    // Its own server: trust lasts for the process, and the other tests expect the shared one untrusted.
+    const named = await FakeOpenAIServer.start();
+    try {
+      const env = { QUARRY_LLM_URL: 'http://127.0.0.1:9/v1', OPENAI_API_KEY: ENV_KEY };
+      const before = new OpenAIClient({ baseUrl: named.url, baseUrlFrom: 'config', model: 'm', env });
+      expect(before.hasApiKey).toBe(false);
+      trustEndpoint(`${named.url}/`);
+      const after = new OpenAIClient({ baseUrl: named.url, baseUrlFrom: 'config', model: 'm', env });
+      expect(after.hasApiKey).toBe(true);
+      await after.chat(chat);
+      expect(named.requests.at(-1)!.headers['authorization']).toBe(`Bearer ${ENV_KEY}`);
+      expect(new OpenAIClient({ baseUrl: server.url, baseUrlFrom: 'config', model: 'm', env }).hasApiKey).toBe(false);
+    } finally {
+      await named.close();
+    }
   });
 
   it('a 401 from a config URL says the environment key was withheld and how to send it', async () => {
