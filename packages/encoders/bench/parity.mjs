@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// Quarry's OnnxEncoder beside onnxruntime-python + tokenizers and sentence-transformers on the same
+// bge-small-shaped export (issue #20 item 5). Optional; never part of the tests.
+//
+//   /tmp/refvenv/bin/python tools/reference/bench_parity.py --out /tmp/quarry-parity --docs 256 --threads 2
+//   node packages/encoders/bench/parity.mjs --dir /tmp/quarry-parity [--no-write]
+//
+// Same documents (SciFact title + abstract), same thread count, length-sorted batches of 32, 512 and
+// 256-token caps, fp32 and dynamic int8. Writes the BENCHMARKS.md section `encoders-parity`.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { OnnxEncoder } from '@quarry/encoders';
+import { table, writeBenchSection } from '../../../tools/bench-report.mjs';
+import { PKG } from './scifact.mjs';
+
+const arg = (name, fallback) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+};
+const dir = arg('dir', '/tmp/quarry-parity');
+const write = !process.argv.includes('--no-write');
+const py = JSON.parse(readFileSync(join(dir, 'python.json'), 'utf8'));
+const lines = gunzipSync(readFileSync(join(PKG, '..', '..', 'datasets', 'scifact', 'corpus.jsonl.gz'))).toString('utf8').split('\n');
+const texts = lines.slice(0, py.docs).map((l) => JSON.parse(l)).map((d) => `${d.title ?? ''} ${d.text}`.trim());
+const model = join(dir, 'model');
+
+const runs = [];
+const vectors = {};
+for (const maxLength of [512, 256]) {
+  for (const quantized of [false, true]) {
+    const enc = await OnnxEncoder.load(model, { threads: py.threads, batchSize: 32, maxLength, quantized });
+    await enc.encode(texts.slice(0, 8), { role: 'document' });
+    const t0 = performance.now();
+    const m = await enc.encode(texts, { role: 'document' });
+    const secs = (performance.now() - t0) / 1000;
+    vectors[`${maxLength}/${quantized}`] = m;
+    runs.push({ stack: 'Quarry OnnxEncoder (Node)', precision: quantized ? 'int8' : 'fp32', maxLength, seconds: secs, docsPerSec: texts.length / secs });
+    console.log(runs.at(-1));
+    await enc.release();
+  }
+}
+
+const all = [...runs, ...py.runs];
+const rows = [];
+for (const maxLength of [512, 256]) {
+  for (const precision of ['fp32', 'int8']) {
+    const mine = runs.find((r) => r.maxLength === maxLength && r.precision === precision);
+    const others = py.runs.filter((r) => r.maxLength === maxLength && r.precision === precision);
+    const best = Math.max(...others.map((r) => r.docsPerSec));
+    for (const r of all.filter((x) => x.maxLength === maxLength && x.precision === precision)) {
+      rows.push([maxLength, precision, r.stack, r.docsPerSec.toFixed(1), r === mine ? `${(mine.docsPerSec / best).toFixed(2)}x best Python` : '']);
+    }
+  }
+}
+const cos = (a, b, i) => {
+  let s = 0;
+  for (let j = 0; j < a.cols; j++) s += a.data[i * a.cols + j] * b.data[i * b.cols + j];
+  return s;
+};
+const quality = [512, 256].map((L) => {
+  const f = vectors[`${L}/false`];
+  const q = vectors[`${L}/true`];
+  let min = 1;
+  for (let i = 0; i < f.rows; i++) min = Math.min(min, cos(f, q, i));
+  return [L, min.toFixed(5), py.int8[String(L)].minCosine.toFixed(5)];
+});
+
+const markdown = `bge-small-shaped random-weight BERT (hidden 384, 12 layers, bert-base-uncased vocabulary, CLS + Normalize),
+${py.docs} SciFact documents, ${py.threads} threads for every stack, batches of 32 sorted by length; end to end (text in,
+normalised vectors out). Built and exported by \`tools/reference/bench_parity.py\` (torch.onnx, dynamic int8 by
+onnxruntime.quantization). docs/s, higher is better:
+
+${table(['max tokens', 'precision', 'stack', 'docs/s', 'Quarry vs best Python'], rows)}
+
+int8 quality (cosine of each document's int8 vector to its fp32 vector, lowest over the documents):
+
+${table(['max tokens', 'Quarry int8 vs fp32 (min cos)', 'onnxruntime-python int8 vs fp32 (min cos)'], quality)}
+
+Random weights: the int8 figures show the quantisation error of this shape, not retrieval quality of a trained model.
+Exactness against sentence-transformers is the tests' job (\`test/reference-models.test.ts\`), not this bench's.
+${process.env.BENCH_NOTE ?? ''}`;
+console.log(markdown);
+if (write) {
+  writeBenchSection('encoders-parity', {
+    title: '@quarry/encoders — speed beside onnxruntime-python and sentence-transformers',
+    command: 'python tools/reference/bench_parity.py --out /tmp/quarry-parity && node packages/encoders/bench/parity.mjs --dir /tmp/quarry-parity',
+    markdown,
+  });
+}
