@@ -207,19 +207,22 @@ describe('@quarry/cli, installed from its tarball', () => {
     expect(run.stdout).toContain(`bundled: ${join(project, 'datasets', 'scifact')}`);
   });
 
-  it("runs the same search through require('@quarry/cli').main (CJS) and finds its bundled dataset", async () => {
+  it("runs the same search through require('@quarry/cli').main (CJS); its dataset and plugin lookups work", async () => {
     const search = session[1]!;
     const script = [
-      "const { main, bundledDataset } = require('@quarry/cli');",
-      `main(${JSON.stringify(search.argv)}, { out: (l) => console.log(l), err: (l) => console.error(l) }).then((code) => {`,
+      "const { main, bundledDataset, defaultRegistry, registerExternalPlugins } = require('@quarry/cli');",
+      `main(${JSON.stringify(search.argv)}, { out: (l) => console.log(l), err: (l) => console.error(l) }).then(async (code) => {`,
       '  process.exitCode = code;',
       "  console.log('bundled:', bundledDataset());",
+      // The third-party plugin lookup also searches next to the CLI's own file (import.meta.url).
+      "  const missing = { retrievers: [{ plugin: 'quarry-plugin-missing' }] };",
+      "  await registerExternalPlugins(missing, defaultRegistry(), { allow: ['quarry-plugin-missing'] }).catch((e) => console.log('external:', e.code));",
       '});',
     ].join('\n');
     const run = await runIn('cli-CJS', 'session.cjs', script);
     expect(run.stderr).not.toMatch(/Error|ERR_/);
     expect(run.status).toBe(0);
-    expect(lines(run.stdout)).toEqual([...search.expected, `bundled: ${join(project, 'datasets', 'scifact')}`]);
+    expect(lines(run.stdout)).toEqual([...search.expected, `bundled: ${join(project, 'datasets', 'scifact')}`, 'external: CONFIG_INVALID']);
   });
 });
 
