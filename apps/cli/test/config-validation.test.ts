@@ -14,8 +14,8 @@ function tinyDataset(): string {
     { _id: 'd2', title: 'Dogs', text: 'dogs bark loudly at strangers' },
     { _id: 'd3', title: 'Birds', text: 'birds sing in the morning' },
   ];
-  writeFileSync(join(dir, 'corpus.jsonl'), docs.map((d) => JSON.stringify(d)).join('\n') + '\n');
-  writeFileSync(join(dir, 'queries.jsonl'), JSON.stringify({ _id: 'q1', text: 'cats' }) + '\n');
+  writeFileSync(join(dir, 'corpus.jsonl'), `${docs.map((d) => JSON.stringify(d)).join('\n')}\n`);
+  writeFileSync(join(dir, 'queries.jsonl'), `${JSON.stringify({ _id: 'q1', text: 'cats' })}\n`);
   mkdirSync(join(dir, 'qrels'));
   writeFileSync(join(dir, 'qrels', 'test.tsv'), 'query-id\tcorpus-id\tscore\nq1\td1\t1\n');
   return dir;

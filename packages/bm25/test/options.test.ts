@@ -5,10 +5,16 @@ import { ConfigError } from '@quarry/core';
 import { describe, expect, it } from 'vitest';
 import { Bm25Index, bm25OptionsSchema, bm25Plugin } from '../src/index.js';
 
-const DOCS = [{ id: 'a', text: 'cats purr' }, { id: 'b', text: 'dogs bark' }];
+const DOCS = [
+  { id: 'a', text: 'cats purr' },
+  { id: 'b', text: 'dogs bark' },
+];
 
 async function configError(fn: () => unknown): Promise<ConfigError> {
-  const error = await (async () => fn())().then(() => undefined, (e: unknown) => e);
+  const error = await (async () => fn())().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConfigError);
   return error as ConfigError;
 }

@@ -8,7 +8,7 @@ import { runtimeOptionsShape, z } from '@quarry/core';
 export const boolPluginSchema = z
   .object({
     model: z.string().min(1).optional().describe('Boolean module folder (default: the bundled scifact-bool)'),
-    encoder: z.string().min(1).optional().describe("base encoder folder (default: the bundled model the modules were trained on)"),
+    encoder: z.string().min(1).optional().describe('base encoder folder (default: the bundled model the modules were trained on)'),
     boolean: z.boolean().default(true).describe('apply the Boolean modules to queries; false = the same encoder without them (the baseline)'),
     batchSize: z.number().int().positive().default(1024).describe('documents per encoder call'),
   })

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { BoolRetriever, boolPlugin, boolPluginSchema, buildBooleanBenchmark, loadBoolEncoder, trainBoolModules } from '../src/index.js';
 
 async function suggestion(fn: () => unknown): Promise<string | undefined> {
-  const error = await (async () => fn())().then(() => undefined, (e: unknown) => e);
+  const error = await (async () => fn())().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConfigError);
   return (error as ConfigError).issues[0]!.suggestion;
 }

@@ -29,7 +29,12 @@ export const colbertRetrieverPluginSchema = z
       .default(2)
       .describe('bits per dimension of each compressed residual (1, 2 or 4)'),
     centroids: z.number().int().positive().optional().describe("centroid count (default: ColBERTv2's 2^floor(log2(16 sqrt(tokens))))"),
-    sampleTokens: z.number().int().positive().default(1 << 18).describe('token vectors held in memory to fit centroids'),
+    sampleTokens: z
+      .number()
+      .int()
+      .positive()
+      .default(1 << 18)
+      .describe('token vectors held in memory to fit centroids'),
     nprobe: z.number().int().positive().optional().describe('centroids probed per query token (default by k, as PLAID)'),
     centroidScoreThreshold: z.number().optional().describe('pruning threshold of the first centroid interaction (default by k)'),
     ndocs: z.number().int().positive().optional().describe('candidates kept after pruned centroid interaction (default by k)'),

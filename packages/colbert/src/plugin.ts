@@ -1,4 +1,4 @@
-import { definePlugin, QuarryError, z } from '@quarry/core';
+import { definePlugin, QuarryError, type z } from '@quarry/core';
 import { colbertRerankerPluginSchema, colbertRetrieverPluginSchema } from './options.js';
 import { PlaidIndex } from './plaid-index.js';
 import type { ResidualBits } from './residual-codec.js';

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ColbertReranker, ColbertRetriever, MaxSimKernel, colbertIndexOptionsSchema, colbertRetrieverPlugin, colbertRetrieverPluginSchema, loadTokenEncoder, trainTokenModel } from '../src/index.js';
 
 async function issue(fn: () => unknown): Promise<{ path: string; suggestion?: string }> {
-  const error = await (async () => fn())().then(() => undefined, (e: unknown) => e);
+  const error = await (async () => fn())().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConfigError);
   return (error as ConfigError).issues[0]!;
 }

@@ -1,17 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  PluginNotFoundError,
-  PluginRegistry,
-  checkOptions,
-  closestMatch,
-  definePlugin,
-  parseConfig,
-  parsePipelineConfig,
-  runtimeOptionsShape,
-  z,
-  type Hit,
-} from '../src/index.js';
+import { ConfigError, PluginNotFoundError, PluginRegistry, checkOptions, closestMatch, definePlugin, parseConfig, parsePipelineConfig, runtimeOptionsShape, z, type Hit } from '../src/index.js';
 
 const bm25Like = definePlugin({
   kind: 'retriever',
@@ -49,7 +37,9 @@ describe('config validation messages', () => {
     // `k` belongs to the rrf branch only, so it is not offered for a weighted fusion.
     const branch = configError(() => parsePipelineConfig({ retrievers: [{ plugin: 'bm25' }], fusion: { method: 'weighted', k: 1 } }));
     expect(branch.issues[0]!.message).toBe('Unrecognized key: "k" (valid keys: method, weights, normalization)');
-    const nested = configError(() => parseConfig(z.strictObject({ server: z.strictObject({ limits: z.strictObject({ maxK: z.number().optional() }).optional() }) }), { server: { limits: { maxk: 1 } } }, 'x'));
+    const nested = configError(() =>
+      parseConfig(z.strictObject({ server: z.strictObject({ limits: z.strictObject({ maxK: z.number().optional() }).optional() }) }), { server: { limits: { maxk: 1 } } }, 'x'),
+    );
     expect(nested.issues[0]).toMatchObject({ path: 'server.limits.maxk', suggestion: 'maxK' });
   });
 

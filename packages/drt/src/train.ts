@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InputError, QuarryError, SeededRandom, parseConfig, sha256, throwIfAborted, writeFileAtomic, z } from '@quarry/core';
+import { QuarryError, SeededRandom, parseConfig, sha256, throwIfAborted, writeFileAtomic, z } from '@quarry/core';
 import { DEFAULT_DRT_CONFIG, DrtModel, paramCount, type DrtConfig } from './model.js';
 import { KEY_DIGITS, KEY_SPAN, passkeyExample } from './passkey.js';
 

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { OnnxEncoder, OnnxTokenEncoder, bundledModelDir, loadEncoder, loadOwnModel, trainEncoder } from '../src/index.js';
 
 async function issue(promise: Promise<unknown>): Promise<{ path: string; suggestion?: string }> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConfigError);
   return (error as ConfigError).issues[0]!;
 }

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { CorpusStatsScorer, FmIndex, Llm2grIndex, Llm2grRetriever, OnnxCausalLm, TokenizerCodec, llm2grGenerationShape, llm2grPlugin } from '../src/index.js';
 
 async function suggestion(fn: () => unknown): Promise<string | undefined> {
-  const error = await (async () => fn())().then(() => undefined, (e: unknown) => e);
+  const error = await (async () => fn())().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConfigError);
   return (error as ConfigError).issues[0]!.suggestion;
 }
@@ -11,7 +14,10 @@ async function suggestion(fn: () => unknown): Promise<string | undefined> {
 describe('llm2gr options (issue #15 item 13)', () => {
   it('rejects unknown options with a suggestion in every public constructor and factory', async () => {
     const codec = TokenizerCodec.fromDir();
-    const docs = [{ id: 'a', title: 'Cats', text: 'cats purr softly' }, { id: 'b', title: 'Dogs', text: 'dogs bark' }];
+    const docs = [
+      { id: 'a', title: 'Cats', text: 'cats purr softly' },
+      { id: 'b', title: 'Dogs', text: 'dogs bark' },
+    ];
     expect(await suggestion(() => Llm2grIndex.build(docs, codec, { sampleRat: 4 } as never))).toBe('sampleRate');
     const index = Llm2grIndex.build(docs, codec, { sampleRate: 4 });
     const scorer = new CorpusStatsScorer(codec, index.fm, { trie: index.trie });

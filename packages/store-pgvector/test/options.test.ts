@@ -6,7 +6,10 @@ const url = inject('pgUrl');
 const encoder: Encoder = { dim: 8, encode: async (texts: readonly string[]): Promise<Matrix> => ({ rows: texts.length, cols: 8, data: new Float32Array(texts.length * 8).fill(0.5) }) };
 
 async function suggestion(fn: () => unknown): Promise<string | undefined> {
-  const error = await (async () => fn())().then(() => undefined, (e: unknown) => e);
+  const error = await (async () => fn())().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(ConfigError);
   return (error as ConfigError).issues[0]!.suggestion;
 }
@@ -18,7 +21,21 @@ describe('store-pgvector options (issue #15 item 13)', () => {
     const store = await PgVectorStore.open({ url, dim: 8, poolSize: 1, table: 'options_test' });
     try {
       expect(await suggestion(() => new PgDenseRetriever(encoder, store, { efsearch: 10 } as never))).toBe('efSearch');
-      expect(await suggestion(() => new PgColbertRetriever({ dim: 8, encodeTokens: async () => { throw new Error('unused'); } } as never, store, { candidatesPertoken: 3 } as never))).toBe('candidatesPerToken');
+      expect(
+        await suggestion(
+          () =>
+            new PgColbertRetriever(
+              {
+                dim: 8,
+                encodeTokens: async () => {
+                  throw new Error('unused');
+                },
+              } as never,
+              store,
+              { candidatesPertoken: 3 } as never,
+            ),
+        ),
+      ).toBe('candidatesPerToken');
       const r = new PgDenseRetriever(encoder, store);
       expect(await suggestion(() => r.sync([], { colection: 'x' } as never))).toBe('collection');
       expect(await suggestion(() => r.addDocs([], { batchsize: 2 } as never))).toBe('batchSize');
