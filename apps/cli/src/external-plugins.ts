@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError, type Plugin, type PluginKind, type PluginRegistry } from '@quarry/core';
+import { ConfigError, closestMatch, type Plugin, type PluginKind, type PluginRegistry } from '@quarry/core';
 
 const PACKAGE_NAME = /^(@[a-z0-9-~][a-z0-9-._~]*\/)?[a-z0-9-~][a-z0-9-._~]*$/;
 const KINDS: readonly PluginKind[] = ['retriever', 'reranker', 'rewriter'];
@@ -65,8 +65,10 @@ export async function registerExternalPlugins(config: ConfigLike, registry: Plug
     checkPackageName(name, `${kind} stage`);
     allowed ??= allowedPlugins(options.allow ?? [], options.env ?? process.env);
     if (!allowed.includes(name)) {
+      // A name one typo away from a built-in (bm52) is almost surely that built-in.
+      const suggestion = closestMatch(name, registry.names(kind));
       throw new ConfigError(
-        `Plugin "${name}" is not a built-in ${kind} plugin (${registry.names(kind).join(', ')}) nor an allowed third-party package. ` +
+        `Plugin "${name}" is not a built-in ${kind} plugin${suggestion ? ` (did you mean "${suggestion}"?)` : ''} (${registry.names(kind).join(', ')}) nor an allowed third-party package. ` +
           `Third-party plugins run code, so a pipeline file or index cannot load one on its own: if you trust the package, install it in your project ` +
           `(npm install ${name}) and allow it with --plugin ${name} or ${PLUGINS_ENV}=${name}.`,
         [{ path: 'plugin', message: `"${name}" is not allowed` }],

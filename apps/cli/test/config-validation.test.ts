@@ -60,6 +60,11 @@ describe('config validation in the CLI (issue #15)', () => {
     expect(shape.code).toBe(2);
     expect(shape.err).toContain(`Invalid pipeline config in ${file}:\n  - depht: Unrecognized key: "depht" (did you mean "depth"?)`);
 
+    writeFileSync(file, 'retrievers:\n  - plugin: bm52\n');
+    const plugin = await cli('index', '--dataset', data, '--pipeline', file, '--out', join(data, '..', 'never'));
+    expect(plugin.code).toBe(2);
+    expect(plugin.err).toMatch(/Plugin "bm52" is not a built-in retriever plugin \(did you mean "bm25"\?\)/);
+
     const name = await cli('index', '--dataset', data, '--pipeline', 'hybird', '--out', join(data, '..', 'never'));
     expect(name.code).toBe(2);
     expect(name.err).toMatch(/Unknown pipeline "hybird" \(did you mean "hybrid"\?\)\. Use one of: bm25/);
