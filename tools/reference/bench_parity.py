@@ -93,6 +93,7 @@ def main():
     ap.add_argument('--out', default='/tmp/quarry-parity')
     ap.add_argument('--docs', type=int, default=256)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--reuse', action='store_true', help='time the model already in --out instead of building it again')
     args = ap.parse_args()
     import onnxruntime as ort
     from tokenizers import Tokenizer
@@ -100,7 +101,12 @@ def main():
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     folder = out / 'model'
-    st = build(folder, args.threads)
+    if args.reuse and (folder / 'onnx' / 'model_quantized.onnx').exists():
+        from sentence_transformers import SentenceTransformer
+
+        st = SentenceTransformer(str(folder), device='cpu')
+    else:
+        st = build(folder, args.threads)
     texts = scifact(args.docs)
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = args.threads

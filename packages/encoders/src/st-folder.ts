@@ -232,7 +232,7 @@ function activate(kind: DenseActivation, x: number): number {
   }
 }
 
-/** erf (Abramowitz-Stegun 7.1.26 is too coarse for 1e-6 parity; this is the W. J. Cody rational form via series/continued fraction). */
+/** erf for GELU: Maclaurin series below 2.5, the continued fraction of erfc above (double precision; the 7-digit textbook approximations are too coarse for 1e-6 parity). */
 function erf(x: number): number {
   const t = Math.abs(x);
   if (t < 2.5) {
