@@ -20,7 +20,8 @@ describe('llm2gr pipeline through the CLI (default scorer: corpus statistics, no
 
   it('prints the titles once and each hit its prefix and passage', async () => {
     const r = await cli('search', '--dataset', scifact, '--pipeline', 'llm2gr', '--k', '2', '--quiet', 'Vitamin D deficiency is associated with multiple sclerosis.');
-    expect(r.out).toMatch(/^titles:\n {2}- /);
+    // Which first stage ran (titles here; passage prefixes on a corpus without titles), then the titles.
+    expect(r.out).toMatch(/^mode: titles\ntitles:\n {2}- /);
     expect(r.out).toMatch(/\n {2}1\. .*\n {7}prefix: .+\n {7}passage: /);
   });
 

@@ -21,7 +21,7 @@ describe('bm25 on empty documents and corpora without titles or texts', () => {
       expect((await built.search('the of and', { k: 50 })).map((h) => h.id)).not.toContain('stop');
       const dir = join(root, corpus.name.replace(/ /g, '-'));
       await (built as unknown as Persistable).save(dir);
-      const loaded = await bm25Plugin.load!(dir, options, { docs: new MemoryDocStore(docs) });
+      const loaded = await bm25Plugin.load!(dir, options);
       const again = async (q: string, k: number) => (await loaded.search(q, { k })).map((h) => h.id);
       await checkEmptyDocs(again, docs, corpus.real, 1);
       for (const id of EMPTY_IDS) expect(docs.some((d) => d.id === id)).toBe(true);

@@ -20,7 +20,7 @@ describe('bool on empty documents and corpora without titles or texts', () => {
       expect((await built.search('studies that are not about anything', { k: 100 })).map((h) => h.id)).not.toContain('471');
       const dir = join(root, corpus.name.replace(/ /g, '-'));
       await (built as unknown as Persistable).save(dir);
-      const loaded = await boolPlugin.load!(dir, options, { docs: store });
+      const loaded = await boolPlugin.load!(dir, options);
       await checkEmptyDocs(async (q, k) => (await loaded.search(q, { k })).map((h) => h.id), corpus.docs, corpus.real, 3);
       expect(EMPTY_IDS.length).toBe(3);
     });

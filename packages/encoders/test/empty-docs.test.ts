@@ -24,7 +24,7 @@ describe('dense (bundled encoder) on empty documents and corpora without titles 
         expect(await search('vitamin', corpus.docs.length)).toHaveLength(corpus.real.length);
         const dir = join(root, `${index}-${corpus.name.replace(/ /g, '-')}`);
         await (built as unknown as Persistable).save(dir);
-        const loaded = (await densePlugin.load!(dir, options, { docs: new MemoryDocStore(corpus.docs) })) as DenseRetriever;
+        const loaded = (await densePlugin.load!(dir, options)) as DenseRetriever;
         expect(loaded.size).toBe(corpus.docs.length);
         for (const id of EMPTY_IDS) expect(loaded.has(id)).toBe(true);
         await checkEmptyDocs(async (q, k) => (await loaded.search(q, { k })).map((h) => h.id), corpus.docs, corpus.real, 3);
