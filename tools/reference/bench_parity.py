@@ -70,6 +70,8 @@ def build(folder: Path, threads: int):
 def ort_encode(session, tokenizer, texts: list[str], max_len: int, batch: int) -> tuple[float, np.ndarray]:
     start = time.perf_counter()
     tokenizer.enable_truncation(max_length=max_len)
+    # A saved tokenizer.json may carry a padding setting: pad per batch here, never to the longest text of the call.
+    tokenizer.no_padding()
     enc = tokenizer.encode_batch(texts)
     order = sorted(range(len(texts)), key=lambda i: len(enc[i].ids))
     out = np.zeros((len(texts), 384), dtype=np.float32)

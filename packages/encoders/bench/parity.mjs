@@ -63,7 +63,7 @@ const quality = [512, 256].map((L) => {
   const q = vectors[`${L}/true`];
   let min = 1;
   for (let i = 0; i < f.rows; i++) min = Math.min(min, cos(f, q, i));
-  return [L, min.toFixed(5), py.int8[String(L)].minCosine.toFixed(5)];
+  return [L, min.toFixed(5), py.int8[String(L)].minCosine.toFixed(5), py.int8[String(L)].maxAbsOrtVsSt.toExponential(1)];
 });
 
 const markdown = `bge-small-shaped random-weight BERT (hidden 384, 12 layers, bert-base-uncased vocabulary, CLS + Normalize),
@@ -75,7 +75,7 @@ ${table(['max tokens', 'precision', 'stack', 'docs/s', 'Quarry vs best Python'],
 
 int8 quality (cosine of each document's int8 vector to its fp32 vector, lowest over the documents):
 
-${table(['max tokens', 'Quarry int8 vs fp32 (min cos)', 'onnxruntime-python int8 vs fp32 (min cos)'], quality)}
+${table(['max tokens', 'Quarry int8 vs fp32 (min cos)', 'onnxruntime-python int8 vs fp32 (min cos)', 'onnxruntime-python fp32 vs sentence-transformers (max abs)'], quality)}
 
 Random weights: the int8 figures show the quantisation error of this shape, not retrieval quality of a trained model.
 Exactness against sentence-transformers is the tests' job (\`test/reference-models.test.ts\`), not this bench's.
