@@ -18,20 +18,8 @@ export function machineLine() {
 export function writeBenchSection(name, { title, command, markdown }) {
   const start = `<!-- bench:${name}:start -->`;
   const end = `<!-- bench:${name}:end -->`;
-  const body = [
-    start,
-    `## ${title}`,
-    '',
-    `Command: \`${command}\`  `,
-    `Machine: ${machineLine()}  `,
-    `Date: ${new Date().toISOString().slice(0, 10)}`,
-    '',
-    markdown.trim(),
-    end,
-  ].join('\n');
-  let text = existsSync(file)
-    ? readFileSync(file, 'utf8')
-    : '# Benchmarks\n\nEvery figure here is written by `npm run bench` (or the per-section command). Re-run it to refresh.\n';
+  const body = [start, `## ${title}`, '', `Command: \`${command}\`  `, `Machine: ${machineLine()}  `, `Date: ${new Date().toISOString().slice(0, 10)}`, '', markdown.trim(), end].join('\n');
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\nEvery figure here is written by `npm run bench` (or the per-section command). Re-run it to refresh.\n';
   const re = new RegExp(`${start}[\\s\\S]*?${end}`);
   text = re.test(text) ? text.replace(re, body) : `${text.trimEnd()}\n\n${body}\n`;
   const tmp = `${file}.${process.pid}.tmp`;

@@ -23,7 +23,13 @@ export function pluginOptions(registry: PluginRegistry): OptionSpecs {
       const owner = { kind: plugin.kind, plugin: plugin.name, description: opt.description };
       const known = specs[opt.flag];
       if (known?.owners) specs[opt.flag] = { ...known, owners: [...known.owners, owner] };
-      else specs[opt.flag] = { type: opt.type === 'boolean' ? 'boolean' : 'string', description: opt.description, valueName: opt.type === 'boolean' ? undefined : opt.type.toUpperCase(), owners: [owner] };
+      else
+        specs[opt.flag] = {
+          type: opt.type === 'boolean' ? 'boolean' : 'string',
+          description: opt.description,
+          valueName: opt.type === 'boolean' ? undefined : opt.type.toUpperCase(),
+          owners: [owner],
+        };
     }
   }
   return specs;

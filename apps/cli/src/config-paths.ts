@@ -25,7 +25,7 @@ export function resolvePathOptions(config: PipelineConfig, registry: PluginRegis
         throw new ConfigError(
           `${file}: ${path} is "${value}", which lies outside the config file's folder ${baseDir}. Paths in a config file resolve relative to it ` +
             'and must stay inside it (no "..", no absolute paths elsewhere): move the file, link the folder in (ln -s), or give the path as a command-line flag.',
-          [{ path, message: 'path leaves the config file\'s folder' }],
+          [{ path, message: "path leaves the config file's folder" }],
         );
       }
     }

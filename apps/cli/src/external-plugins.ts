@@ -36,7 +36,10 @@ export interface ExternalPluginOptions {
  */
 export function allowedPlugins(flag: unknown, env: Readonly<Record<string, string | undefined>> = process.env): string[] {
   const given = [...(Array.isArray(flag) ? flag : flag === undefined ? [] : [flag]), env[PLUGINS_ENV] ?? ''];
-  const names = given.flatMap((v) => String(v).split(',')).map((n) => n.trim()).filter(Boolean);
+  const names = given
+    .flatMap((v) => String(v).split(','))
+    .map((n) => n.trim())
+    .filter(Boolean);
   for (const name of names) checkPackageName(name, `--plugin / ${PLUGINS_ENV}`);
   return [...new Set(names)];
 }
@@ -76,9 +79,7 @@ export async function registerExternalPlugins(config: ConfigLike, registry: Plug
     }
     const file = resolvePackage(name, [process.cwd(), dirname(fileURLToPath(import.meta.url))]);
     if (!file) {
-      throw new ConfigError(
-        `Plugin "${name}" is allowed but not installed in the working directory's project nor next to the CLI; install it there (npm install ${name}).`,
-      );
+      throw new ConfigError(`Plugin "${name}" is allowed but not installed in the working directory's project nor next to the CLI; install it there (npm install ${name}).`);
     }
     let mod: Record<string, unknown>;
     try {
@@ -100,9 +101,7 @@ function checkPackageName(name: string, where: string): void {
     throw new ConfigError(`Plugin "${name}" (${where}) is a Node.js built-in module, not a Quarry plugin package; name a built-in Quarry plugin or an npm package.`);
   }
   if (!PACKAGE_NAME.test(name)) {
-    throw new ConfigError(
-      `Plugin "${name}" (${where}) is not a plugin name nor an npm package name; file paths are not accepted (install the plugin as a package and name the package).`,
-    );
+    throw new ConfigError(`Plugin "${name}" (${where}) is not a plugin name nor an npm package name; file paths are not accepted (install the plugin as a package and name the package).`);
   }
 }
 

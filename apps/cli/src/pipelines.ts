@@ -52,7 +52,8 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
   },
   lamer: {
     name: 'lamer',
-    description: 'LameR over BM25 (M=10, n=5, q a1 q a2 ...). Default answers: extractive (no LLM; own-encoder sentence selection, fused with the first round); --generator openai --llm-url URL --llm-model NAME for an LLM.',
+    description:
+      'LameR over BM25 (M=10, n=5, q a1 q a2 ...). Default answers: extractive (no LLM; own-encoder sentence selection, fused with the first round); --generator openai --llm-url URL --llm-model NAME for an LLM.',
     retrievers: [{ plugin: 'lamer' }],
   },
   hyde: {
@@ -62,7 +63,7 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
   },
   bool: {
     name: 'bool',
-    description: "Boolean-aware query encoding (@quarry/bool-attn: learned cue/scope/bias/gate modules over the own static encoder); for Boolean queries, e.g. the scifact-bool benchmark.",
+    description: 'Boolean-aware query encoding (@quarry/bool-attn: learned cue/scope/bias/gate modules over the own static encoder); for Boolean queries, e.g. the scifact-bool benchmark.',
     retrievers: [{ plugin: 'bool' }],
   },
   'bool-baseline': {
@@ -72,7 +73,8 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
   },
   llm2gr: {
     name: 'llm2gr',
-    description: 'LLM2GR generative retrieval: trie-constrained titles (beam 15, keep 2), FM-index-constrained 16-token passage prefixes (beam 10), 0.9 title + 0.1 passage. Default scorer: corpus statistics, no LLM; --scorer onnx --model DIR or --scorer openai --model TOKENIZER_DIR --llm-url URL --llm-model NAME.',
+    description:
+      'LLM2GR generative retrieval: trie-constrained titles (beam 15, keep 2), FM-index-constrained 16-token passage prefixes (beam 10), 0.9 title + 0.1 passage. Default scorer: corpus statistics, no LLM; --scorer onnx --model DIR or --scorer openai --model TOKENIZER_DIR --llm-url URL --llm-model NAME.',
     retrievers: [{ plugin: 'llm2gr' }],
   },
 };
@@ -87,7 +89,12 @@ function llmConfigured(cfg: PipelineConfigInput): boolean {
 export function availablePipelines(registry: PluginRegistry): string[] {
   return Object.entries(builtinPipelines)
     .filter(([, cfg]) => llmConfigured(cfg))
-    .filter(([, cfg]) => cfg.retrievers.every((r) => registry.has('retriever', r.plugin)) && (!cfg.reranker || registry.has('reranker', cfg.reranker.plugin)) && (!cfg.rewriter || registry.has('rewriter', cfg.rewriter.plugin)))
+    .filter(
+      ([, cfg]) =>
+        cfg.retrievers.every((r) => registry.has('retriever', r.plugin)) &&
+        (!cfg.reranker || registry.has('reranker', cfg.reranker.plugin)) &&
+        (!cfg.rewriter || registry.has('rewriter', cfg.rewriter.plugin)),
+    )
     .map(([name]) => name);
 }
 

@@ -8,7 +8,18 @@ import { llm2grPlugin } from '@quarry/llm2gr';
 import { densePgPlugin } from '@quarry/store-pgvector';
 
 /** Every plugin this CLI ships with. New packages add their plugins here. */
-export const bundledPlugins: readonly Plugin[] = [bm25Plugin as Plugin, densePlugin as Plugin, colbertPlugin as Plugin, colbertRetrieverPlugin as Plugin, lamerPlugin as Plugin, lamerRewriterPlugin as Plugin, lamerDensePlugin as Plugin, boolPlugin as Plugin, llm2grPlugin as Plugin, densePgPlugin as Plugin];
+export const bundledPlugins: readonly Plugin[] = [
+  bm25Plugin as Plugin,
+  densePlugin as Plugin,
+  colbertPlugin as Plugin,
+  colbertRetrieverPlugin as Plugin,
+  lamerPlugin as Plugin,
+  lamerRewriterPlugin as Plugin,
+  lamerDensePlugin as Plugin,
+  boolPlugin as Plugin,
+  llm2grPlugin as Plugin,
+  densePgPlugin as Plugin,
+];
 
 export function defaultRegistry(): PluginRegistry {
   return new PluginRegistry().register(...bundledPlugins);

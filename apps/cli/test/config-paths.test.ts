@@ -25,7 +25,7 @@ describe('path options in pipeline files', () => {
     expect(config.retrievers[1]!.options['encoder']).toBe(join(dir, 'conf', 'sel'));
   });
 
-  it('that leave the file\'s folder (.., absolute elsewhere) are refused with CONFIG_INVALID naming the option', async () => {
+  it("that leave the file's folder (.., absolute elsewhere) are refused with CONFIG_INVALID naming the option", async () => {
     const cases = [
       ['dense', 'encoder', '../elsewhere'],
       ['dense', 'encoder', 'models/../../elsewhere'],
@@ -44,7 +44,7 @@ describe('path options in pipeline files', () => {
     }
   });
 
-  it('a command-line flag is the user\'s explicit choice and stays as given (absolute or relative to the working directory)', async () => {
+  it("a command-line flag is the user's explicit choice and stays as given (absolute or relative to the working directory)", async () => {
     const { file } = pipelineFile('retrievers:\n  - plugin: dense\n    options: { encoder: models/mine }\n');
     const config = await resolvePipeline(file, defaultRegistry(), { encoder: '/opt/models/e5' });
     expect(config.retrievers[0]!.options['encoder']).toBe('/opt/models/e5');

@@ -26,7 +26,22 @@ afterAll(async () => {
 
 describe('where the environment API key goes', () => {
   it('--llm-url typed on the command line gets the key', async () => {
-    const r = await cli('search', '--dataset', scifact, '--pipeline', 'lamer', '--generator', 'openai', '--llm-url', typed.url, '--llm-model', 'm', '--no-cache', '--quiet', 'vitamin D and tuberculosis');
+    const r = await cli(
+      'search',
+      '--dataset',
+      scifact,
+      '--pipeline',
+      'lamer',
+      '--generator',
+      'openai',
+      '--llm-url',
+      typed.url,
+      '--llm-model',
+      'm',
+      '--no-cache',
+      '--quiet',
+      'vitamin D and tuberculosis',
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(typed.requests.length).toBeGreaterThan(0);

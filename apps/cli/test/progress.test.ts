@@ -26,13 +26,7 @@ describe('progress when stderr is not a terminal', () => {
     bar({ phase: 'index', done: 10 });
     tick(1000);
     bar.done();
-    expect(lines).toEqual([
-      'encode 0/5183 0%\n',
-      'encode 1200/5183 23% 571/s ETA 7s\n',
-      'encode done 5183/5183 in 4.1s (1264/s)\n',
-      'index 10\n',
-      'index done 10 in 1.0s (10/s)\n',
-    ]);
+    expect(lines).toEqual(['encode 0/5183 0%\n', 'encode 1200/5183 23% 571/s ETA 7s\n', 'encode done 5183/5183 in 4.1s (1264/s)\n', 'index 10\n', 'index done 10 in 1.0s (10/s)\n']);
     expect(lines.join('')).not.toMatch(/\r/);
   });
 

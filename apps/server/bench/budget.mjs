@@ -89,7 +89,11 @@ try {
   const idle = kib(child.pid, 'VmRSS') / 1024;
 
   // The issue's request must be refused before any work.
-  const issue = await fetch(`${url}/search/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'bm25', queries: texts.slice(0, 100), k: 1000, snippet: 10_000 }) });
+  const issue = await fetch(`${url}/search/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ pipeline: 'bm25', queries: texts.slice(0, 100), k: 1000, snippet: 10_000 }),
+  });
   const issueBody = await issue.json();
   if (issue.status !== 400 || issueBody.error.code !== 'BUDGET_EXCEEDED') throw new Error(`the issue's request got ${issue.status} ${JSON.stringify(issueBody).slice(0, 200)}`);
 
@@ -106,7 +110,13 @@ try {
       const t0 = performance.now();
       const results = await Promise.all(
         Array.from({ length: CLIENTS }, async () => {
-          const body = JSON.stringify({ pipeline: 'bm25', queries: Array.from({ length: shape.queries }, () => texts[q++ % texts.length]), k: shape.k, snippet: shape.snippet, explain: shape.explain });
+          const body = JSON.stringify({
+            pipeline: 'bm25',
+            queries: Array.from({ length: shape.queries }, () => texts[q++ % texts.length]),
+            k: shape.k,
+            snippet: shape.snippet,
+            explain: shape.explain,
+          });
           const s = performance.now();
           try {
             const response = await fetch(`${url}/search/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(60_000) });
@@ -128,7 +138,9 @@ try {
       const row = {
         shape: shape.name,
         round: round + 1,
-        statuses: Object.entries(statuses).map(([s, n]) => `${n} × ${s}`).join(', '),
+        statuses: Object.entries(statuses)
+          .map(([s, n]) => `${n} × ${s}`)
+          .join(', '),
         responseMiB: ok.length ? Math.max(...ok.map((r) => r.bytes)) / 2 ** 20 : 0,
         totalMiB: results.reduce((s, r) => s + r.bytes, 0) / 2 ** 20,
         requestKiB: Math.max(...results.map((r) => r.requestBytes)) / 1024,
@@ -139,7 +151,9 @@ try {
         hwm: kib(child.pid, 'VmHWM') / 1024,
       };
       rows.push(row);
-      console.error(`${shape.name} round ${row.round}: ${row.statuses}; largest response ${row.responseMiB.toFixed(1)} MiB; slowest ${row.maxMs.toFixed(0)} ms (server ${row.serverMaxMs} ms, ${row.serverStatuses}); server VmHWM ${row.hwm.toFixed(0)} MiB`);
+      console.error(
+        `${shape.name} round ${row.round}: ${row.statuses}; largest response ${row.responseMiB.toFixed(1)} MiB; slowest ${row.maxMs.toFixed(0)} ms (server ${row.serverMaxMs} ms, ${row.serverStatuses}); server VmHWM ${row.hwm.toFixed(0)} MiB`,
+      );
     }
   }
   clearInterval(sampler);

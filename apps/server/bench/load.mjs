@@ -60,7 +60,9 @@ for (const name of PIPELINES) {
   const cpu = process.cpuUsage(c0);
   times.sort((a, b) => a - b);
   baseline[name] = { qps: times.length / seconds, p50: times[Math.floor(times.length * 0.5)], p99: times[Math.floor(times.length * 0.99)], cpu: (cpu.user + cpu.system) / 1000 / times.length };
-  console.error(`in-process ${name}: ${baseline[name].qps.toFixed(0)} q/s, p50 ${baseline[name].p50.toFixed(2)} ms, p99 ${baseline[name].p99.toFixed(2)} ms, CPU ${baseline[name].cpu.toFixed(3)} ms/query`);
+  console.error(
+    `in-process ${name}: ${baseline[name].qps.toFixed(0)} q/s, p50 ${baseline[name].p50.toFixed(2)} ms, p99 ${baseline[name].p99.toFixed(2)} ms, CPU ${baseline[name].cpu.toFixed(3)} ms/query`,
+  );
 }
 
 async function freePort() {
@@ -162,7 +164,10 @@ async function measure(logLevel, plan) {
 }
 
 // The default log level (info): one JSON line per request, written to /dev/null.
-const main = await measure('info', PIPELINES.flatMap((p) => CLIENTS.map((c) => [p, c])));
+const main = await measure(
+  'info',
+  PIPELINES.flatMap((p) => CLIENTS.map((c) => [p, c])),
+);
 const minutes = (performance.now() - started) / 60000;
 
 const fmt = (x, d = 0) => x.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
@@ -204,7 +209,10 @@ ${zero ? 'Zero errors, zero non-2xx answers and zero 503s at every concurrency (
 
 In-process baseline (same run, 3 passes over the 300 queries):
 
-${table(['pipeline', 'queries/s', 'p50 ms', 'p99 ms', 'CPU ms/query'], PIPELINES.map((p) => [p, fmt(baseline[p].qps), fmt(baseline[p].p50, 2), fmt(baseline[p].p99, 2), fmt(baseline[p].cpu, 3)]))}
+${table(
+  ['pipeline', 'queries/s', 'p50 ms', 'p99 ms', 'CPU ms/query'],
+  PIPELINES.map((p) => [p, fmt(baseline[p].qps), fmt(baseline[p].p50, 2), fmt(baseline[p].p99, 2), fmt(baseline[p].cpu, 3)]),
+)}
 
 Server peak RSS (VmHWM): ${fmt(main.peakRss, 0)} MiB with both pipelines loaded, after all runs. Whole bench: ${minutes.toFixed(1)} min.
 `;

@@ -97,7 +97,7 @@ async function searchOne(pipeline, query, k) {
     });
     const body = await response.json().catch(() => null);
     if (!response.ok) {
-      const message = body && body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${response.status}`;
+      const message = body?.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${response.status}`;
       const retry = response.headers.get('retry-after');
       return { pipeline, error: retry ? `${message} (retry after ${retry} s)` : message };
     }
@@ -157,7 +157,7 @@ function renderColumns(columns, query) {
   results.replaceChildren();
   results.style.setProperty('--cols', String(Math.max(1, columns.length)));
   const terms = queryTerms(query);
-  const reference = columns[0] && columns[0].hits ? new Map(columns[0].hits.map((h, i) => [h.id, i + 1])) : null;
+  const reference = columns[0]?.hits ? new Map(columns[0].hits.map((h, i) => [h.id, i + 1])) : null;
   columns.forEach((column, ci) => {
     const section = el('section', 'column');
     section.dataset.pipeline = column.pipeline;
@@ -181,7 +181,7 @@ function renderColumns(columns, query) {
       const item = el('li', 'hit');
       item.dataset.id = hit.id;
       const head = el('div', 'hit-head', el('span', 'rank', rank), el('span', 'title', highlighted(hit.title || '(untitled)', terms)), el('span', 'score', formatScore(hit.score)));
-      head.append(rankDelta(ci, reference, hit.id, rank, columns[0] && columns[0].pipeline));
+      head.append(rankDelta(ci, reference, hit.id, rank, columns[0]?.pipeline));
       item.append(head, el('div', 'docid', `doc ${hit.id}`));
       if (hit.snippet) item.append(el('p', 'snippet', highlighted(hit.snippet, terms)));
       const own = perHit[i];
@@ -271,7 +271,16 @@ const RENDERERS = [
         box.append(el('div', 'label', `Generated answers (${e.answers.length})${source ? ` from ${source}` : ''}`), list);
       }
       if (Array.isArray(e.candidates) && e.candidates.length) {
-        box.append(el('div', 'muted', `First-round candidates: ${e.candidates.slice(0, 20).map((c) => asText(c) ?? '?').join(', ')}${e.candidates.length > 20 ? ', …' : ''}`));
+        box.append(
+          el(
+            'div',
+            'muted',
+            `First-round candidates: ${e.candidates
+              .slice(0, 20)
+              .map((c) => asText(c) ?? '?')
+              .join(', ')}${e.candidates.length > 20 ? ', …' : ''}`,
+          ),
+        );
       }
       if (typeof e.prompt === 'string' && e.prompt) {
         const details = el('details', 'prompt', el('summary', null, 'Prompt'));
@@ -327,7 +336,7 @@ const RENDERERS = [
       const rawTokens = Array.isArray(e.tokens) ? e.tokens : null;
       const tokens = rawTokens ? rawTokens.map((t) => asText(isObj(t) ? pick(t, 'token', 'text') : t) ?? '?') : null;
       const cues = Array.isArray(e.cues) ? e.cues : [];
-      const bias = rawTokens && rawTokens.some(isObj) ? rawTokens.map((t) => (isObj(t) ? num(pick(t, 'combined', 'bias')) : null)) : Array.isArray(e.bias) ? e.bias.map(num) : null;
+      const bias = rawTokens?.some(isObj) ? rawTokens.map((t) => (isObj(t) ? num(pick(t, 'combined', 'bias')) : null)) : Array.isArray(e.bias) ? e.bias.map(num) : null;
       const cueAt = new Map();
       const scopeOf = new Map(); // token index -> operators whose scope holds it
       const addScope = (i, op) => {
@@ -356,7 +365,7 @@ const RENDERERS = [
         const row = el('div', 'tokens');
         tokens.forEach((t, i) => {
           const tok = el('span', 'tok', t);
-          const b = bias ? bias[i] ?? null : null;
+          const b = bias ? (bias[i] ?? null) : null;
           if (b !== null) {
             const a = Math.min(1, Math.abs(b) / maxBias) * 0.6;
             tok.style.background = b >= 0 ? `rgba(24, 121, 78, ${a})` : `rgba(180, 35, 24, ${a})`;
@@ -379,8 +388,17 @@ const RENDERERS = [
             table.append(el('tr', null, el('td', null, asText(c) ?? JSON.stringify(c)), el('td'), el('td'), el('td')));
             continue;
           }
-          const scope = Array.isArray(c.scope) ? c.scope.map((sc) => (isObj(sc) ? asText(sc.token) ?? (tokens && tokens[sc.index]) ?? '?' : tokens ? tokens[sc] ?? '?' : String(sc))).join(' ') : '';
-          table.append(el('tr', null, el('td', null, asText(pick(c, 'token', 'text', 'cue')) ?? ''), el('td', null, asText(pick(c, 'op', 'operator')) ?? ''), el('td', 'num', asText(pick(c, 'index', 'position', 'start')) ?? ''), el('td', null, scope)));
+          const scope = Array.isArray(c.scope) ? c.scope.map((sc) => (isObj(sc) ? (asText(sc.token) ?? tokens?.[sc.index] ?? '?') : tokens ? (tokens[sc] ?? '?') : String(sc))).join(' ') : '';
+          table.append(
+            el(
+              'tr',
+              null,
+              el('td', null, asText(pick(c, 'token', 'text', 'cue')) ?? ''),
+              el('td', null, asText(pick(c, 'op', 'operator')) ?? ''),
+              el('td', 'num', asText(pick(c, 'index', 'position', 'start')) ?? ''),
+              el('td', null, scope),
+            ),
+          );
         }
         box.append(el('div', 'label', 'Boolean cues'), table);
       }
@@ -441,7 +459,7 @@ function renderKnown(explain) {
     let rendered = null;
     try {
       if (r.match(rest)) rendered = r.render(rest);
-    } catch (error) {
+    } catch (_error) {
       rendered = null; // an unexpected shape: these keys fall back to the generic view
     }
     if (rendered) {
@@ -455,7 +473,7 @@ function renderKnown(explain) {
 
 function renderExplain(explain) {
   const wrap = el('div', 'explain');
-  let rest = { ...explain };
+  const rest = { ...explain };
   // Plugins may namespace their explanation (`explain.lamer = {...}`): try the views one level down too.
   for (const [key, value] of Object.entries(explain)) {
     if (!isObj(value)) continue;

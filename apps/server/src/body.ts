@@ -38,7 +38,15 @@ export function readJsonBody(req: IncomingMessage, limitBytes: number, timeoutMs
       } else resolve(value);
     };
     const timer = setTimeout(() => {
-      finish(new HttpError(408, 'BODY_TIMEOUT', `The request body did not arrive within ${timeoutMs} ms (${size} bytes received${declared !== undefined ? ` of ${declared}` : ''}); send the whole body at once.`, undefined, close));
+      finish(
+        new HttpError(
+          408,
+          'BODY_TIMEOUT',
+          `The request body did not arrive within ${timeoutMs} ms (${size} bytes received${declared !== undefined ? ` of ${declared}` : ''}); send the whole body at once.`,
+          undefined,
+          close,
+        ),
+      );
     }, timeoutMs);
     const onData = (chunk: Buffer) => {
       size += chunk.length;

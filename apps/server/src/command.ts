@@ -48,7 +48,14 @@ export async function runServeCommand(argv: string[], io: { err(line: string): v
     try {
       values = parseArgs({
         args: argv,
-        options: { config: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, 'allowed-host': { type: 'string', multiple: true }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+        options: {
+          config: { type: 'string' },
+          port: { type: 'string' },
+          host: { type: 'string' },
+          'allowed-host': { type: 'string', multiple: true },
+          'log-level': { type: 'string' },
+          help: { type: 'boolean', short: 'h' },
+        },
         strict: true,
         allowPositionals: false,
       }).values;

@@ -8,7 +8,12 @@ export const PIPELINE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 /** Server limits; every one has a default and can be set under `server.limits` in the config. */
 export const limitsSchema = z.strictObject({
   /** Largest request body accepted, in bytes (larger: 413). */
-  bodyBytes: z.number().int().min(256).max(64 * 2 ** 20).default(64 * 1024),
+  bodyBytes: z
+    .number()
+    .int()
+    .min(256)
+    .max(64 * 2 ** 20)
+    .default(64 * 1024),
   /** Time a client has to send the whole body once its headers arrived (slower: 408). */
   bodyTimeoutMs: z.number().int().min(50).max(600_000).default(10_000),
   /** Time a client has to send the request headers (slower: 408 from Node's HTTP server, connection closed). */
@@ -36,7 +41,12 @@ export const limitsSchema = z.strictObject({
    * this (explanations are not in the budget above) is refused with 400 BUDGET_EXCEEDED while it is still
    * under 64 KiB, else cut off by closing the connection.
    */
-  maxResponseBytes: z.number().int().min(4096).max(2 ** 31).default(32 * 2 ** 20),
+  maxResponseBytes: z
+    .number()
+    .int()
+    .min(4096)
+    .max(2 ** 31)
+    .default(32 * 2 ** 20),
 });
 export type ServerLimits = z.output<typeof limitsSchema>;
 export type ServerLimitsInput = z.input<typeof limitsSchema>;
@@ -111,7 +121,10 @@ export function parseServerConfig(value: unknown, baseDir: string, builtinPipeli
       const entry = parseConfig(indexEntrySchema, raw, `pipeline "${name}" (an index entry: {index: DIR})`, { ...origin, path: ['pipelines', name] });
       pipelines.push({ name, source: { kind: 'index', index: entry.index, indexDir: inside(baseDir, entry.index, name, file), description: entry.description } });
     } else {
-      const entry = parseConfig(datasetEntrySchema, raw, `pipeline "${name}" (a dataset entry: {dataset: DIR, pipeline: NAME|FILE} or an index entry: {index: DIR})`, { ...origin, path: ['pipelines', name] });
+      const entry = parseConfig(datasetEntrySchema, raw, `pipeline "${name}" (a dataset entry: {dataset: DIR, pipeline: NAME|FILE} or an index entry: {index: DIR})`, {
+        ...origin,
+        path: ['pipelines', name],
+      });
       const source: PipelineSource = {
         kind: 'dataset',
         dataset: entry.dataset,

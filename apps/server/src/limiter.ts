@@ -49,9 +49,7 @@ export class Limiter {
       return;
     }
     if (this.#waiting.length >= this.queue) {
-      throw this.#overloaded(
-        `The server is at its concurrency limit (${this.concurrency} searching, ${this.queue} waiting); retry after ${this.retryAfterSeconds} s.`,
-      );
+      throw this.#overloaded(`The server is at its concurrency limit (${this.concurrency} searching, ${this.queue} waiting); retry after ${this.retryAfterSeconds} s.`);
     }
     await new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {

@@ -1,15 +1,5 @@
 import { existsSync } from 'node:fs';
-import {
-  ConfigError,
-  closestMatch,
-  Pipeline,
-  QuarryError,
-  openBeirDataset,
-  parsePipelineConfig,
-  type PipelineConfig,
-  type PluginRegistry,
-  type ProgressCallback,
-} from '@quarry/core';
+import { ConfigError, closestMatch, Pipeline, QuarryError, openBeirDataset, parsePipelineConfig, type PipelineConfig, type PluginRegistry, type ProgressCallback } from '@quarry/core';
 import { buildOrLoadPipeline, builtinPipelines, registerExternalPlugins, resolvePathOptions, resolvePipeline } from '@quarry/cli';
 import type { PipelineSource, ServerConfig } from './config.js';
 
@@ -54,7 +44,14 @@ async function loadOne(name: string, source: PipelineSource, baseDir: string, re
     // Third-party plugins: only those allowed in QUARRY_PLUGINS, registered after the manifest is verified.
     const beforeStages = (saved: PipelineConfig) => registerExternalPlugins(saved, registry);
     const pipeline = await Pipeline.load(source.indexDir, registry, { signal: options.signal, onProgress: options.onProgress }, { beforeStages });
-    return { name, pipeline, source: { kind: 'index', index: source.index }, description: source.description ?? pipeline.config.description, loadSeconds: (performance.now() - started) / 1000, cached: true };
+    return {
+      name,
+      pipeline,
+      source: { kind: 'index', index: source.index },
+      description: source.description ?? pipeline.config.description,
+      loadSeconds: (performance.now() - started) / 1000,
+      cached: true,
+    };
   }
   let config: PipelineConfig;
   if (typeof source.pipeline === 'string') {

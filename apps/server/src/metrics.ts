@@ -108,7 +108,11 @@ export class ServerMetrics {
       ...this.rejected.render(),
       ...gauge('quarry_search_active', 'Searches running now.', [[{}, searching]]),
       ...gauge('quarry_search_queued', 'Searches waiting for a slot now.', [[{}, waiting]]),
-      ...gauge('quarry_pipeline_documents', 'Documents served by each pipeline.', pipelines.map((p) => [{ pipeline: p.name }, p.docs])),
+      ...gauge(
+        'quarry_pipeline_documents',
+        'Documents served by each pipeline.',
+        pipelines.map((p) => [{ pipeline: p.name }, p.docs]),
+      ),
       ...gauge('process_resident_memory_bytes', 'Resident memory of the server process.', [[{}, mem.rss]]),
       ...gauge('nodejs_heap_used_bytes', 'V8 heap in use.', [[{}, mem.heapUsed]]),
       ...gauge('quarry_uptime_seconds', 'Seconds since the server started.', [[{}, (Date.now() - this.#started) / 1000]]),

@@ -30,7 +30,10 @@ function redactUrlValue(raw: string): string {
     url.password = '';
   }
   for (const key of [...new Set(url.searchParams.keys())]) url.searchParams.set(key, 'redacted');
-  return url.toString().replace('redacted@', '[redacted]@').replace(/=redacted/g, '=[redacted]');
+  return url
+    .toString()
+    .replace('redacted@', '[redacted]@')
+    .replace(/=redacted/g, '=[redacted]');
 }
 
 /**

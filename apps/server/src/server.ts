@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { ConfigError, QuarryError, parseConfig, z, type Doc, type Hit, type PluginRegistry, type Query } from '@quarry/core';
+import { ConfigError, QuarryError, parseConfig, type z, type Doc, type Hit, type PluginRegistry, type Query } from '@quarry/core';
 import { builtinPipelines, defaultRegistry } from '@quarry/cli';
 import { readJsonBody } from './body.js';
 import { limitsSchema, loadServerConfig, type ServerConfig, type ServerLimits, type ServerLimitsInput } from './config.js';
@@ -146,14 +146,25 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
       const seconds = (performance.now() - request.quarry.started) / 1000;
       metrics.requests.inc({ route, method: request.method, status });
       metrics.latency.observe({ route }, seconds);
-      const entry = { reqId: request.id, method: request.method, route, status, ms: Math.round(seconds * 1e4) / 10, ...(request.quarry.pipeline ? { pipeline: request.quarry.pipeline, queries: request.quarry.queries } : {}) };
+      const entry = {
+        reqId: request.id,
+        method: request.method,
+        route,
+        status,
+        ms: Math.round(seconds * 1e4) / 10,
+        ...(request.quarry.pipeline ? { pipeline: request.quarry.pipeline, queries: request.quarry.queries } : {}),
+      };
       if (status === 'aborted' || reply.raw.statusCode >= 500) app.log.warn(entry, 'request');
       else app.log.info(entry, 'request');
     });
     // DNS rebinding: a page on evil.example whose name now points at 127.0.0.1 sends Host: evil.example.
     const host = hostName(request.headers.host);
     if (!hostAllowed(host)) {
-      throw new HttpError(403, 'HOST_NOT_ALLOWED', `This server does not answer for the host name "${host}": it answers localhost, IP addresses and the names in server.allowedHosts (add the name there to allow it).`);
+      throw new HttpError(
+        403,
+        'HOST_NOT_ALLOWED',
+        `This server does not answer for the host name "${host}": it answers localhost, IP addresses and the names in server.allowedHosts (add the name there to allow it).`,
+      );
     }
   });
 
@@ -177,7 +188,9 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
         .send(apiError(405, 'METHOD_NOT_ALLOWED', `${request.method} ${path} is not supported; use ${allowed.filter((m) => m !== 'HEAD').join(' or ')} ${path}.`));
       return;
     }
-    const list = Object.entries(ROUTES).map(([p, m]) => `${m[0]} ${p}`).join(', ');
+    const list = Object.entries(ROUTES)
+      .map(([p, m]) => `${m[0]} ${p}`)
+      .join(', ');
     void reply.code(404).send(apiError(404, 'NOT_FOUND', `No route ${request.method} ${path}. Routes: ${list}.`));
   });
 
@@ -233,7 +246,14 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     request.quarry.pipeline = served.name;
     request.quarry.queries = queries;
     const controller = new AbortController();
-    const timeout = () => controller.abort(new HttpError(504, 'TIMEOUT', `The search (or writing its answer) took longer than this server's deadline of ${limits.timeoutMs} ms (server.limits.timeoutMs); ask for a smaller k or fewer queries.`));
+    const timeout = () =>
+      controller.abort(
+        new HttpError(
+          504,
+          'TIMEOUT',
+          `The search (or writing its answer) took longer than this server's deadline of ${limits.timeoutMs} ms (server.limits.timeoutMs); ask for a smaller k or fewer queries.`,
+        ),
+      );
     const timer = setTimeout(timeout, limits.timeoutMs);
     // Serialising runs in synchronous stretches where the timer cannot fire: it asks the clock.
     const deadline = performance.now() + limits.timeoutMs;
@@ -273,11 +293,25 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   const checkBudget = (queries: number, k: number, snippet: number): void => {
     const hits = queries * k;
     if (hits > limits.maxHits) {
-      throw new HttpError(400, 'BUDGET_EXCEEDED', `This request asks for ${queries} ${queries === 1 ? 'query' : 'queries'} x k ${k} = ${hits} hits; this server returns at most ${limits.maxHits} hits per request (server.limits.maxHits). Ask for a smaller k or send fewer queries per batch.`, undefined, {}, { name: 'maxHits', max: limits.maxHits, asked: hits });
+      throw new HttpError(
+        400,
+        'BUDGET_EXCEEDED',
+        `This request asks for ${queries} ${queries === 1 ? 'query' : 'queries'} x k ${k} = ${hits} hits; this server returns at most ${limits.maxHits} hits per request (server.limits.maxHits). Ask for a smaller k or send fewer queries per batch.`,
+        undefined,
+        {},
+        { name: 'maxHits', max: limits.maxHits, asked: hits },
+      );
     }
     const chars = hits * snippet;
     if (chars > limits.maxSnippetChars) {
-      throw new HttpError(400, 'BUDGET_EXCEEDED', `This request asks for ${hits} hits x snippet ${snippet} = ${chars} snippet characters; this server returns at most ${limits.maxSnippetChars} per request (server.limits.maxSnippetChars). Ask for a shorter snippet, a smaller k or fewer queries.`, undefined, {}, { name: 'maxSnippetChars', max: limits.maxSnippetChars, asked: chars });
+      throw new HttpError(
+        400,
+        'BUDGET_EXCEEDED',
+        `This request asks for ${hits} hits x snippet ${snippet} = ${chars} snippet characters; this server returns at most ${limits.maxSnippetChars} per request (server.limits.maxSnippetChars). Ask for a shorter snippet, a smaller k or fewer queries.`,
+        undefined,
+        {},
+        { name: 'maxSnippetChars', max: limits.maxSnippetChars, asked: chars },
+      );
     }
   };
 
@@ -285,11 +319,18 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     const body = validate(searchSchema, request.body, 'search request');
     checkBudget(1, body.k, body.snippet);
     const served = lookup(body.pipeline);
-    await runSearch(request, reply, served, 1, (signal) => served.pipeline.search({ id: 'q', text: body.query }, { k: body.k, signal }), function* (hits, tookMs) {
-      yield `{"pipeline":${JSON.stringify(served.name)},"query":${JSON.stringify(body.query)},"k":${body.k},"tookMs":${round(tookMs)},"hits":[`;
-      yield* hitChunks(hits, served, body);
-      yield ']}';
-    });
+    await runSearch(
+      request,
+      reply,
+      served,
+      1,
+      (signal) => served.pipeline.search({ id: 'q', text: body.query }, { k: body.k, signal }),
+      function* (hits, tookMs) {
+        yield `{"pipeline":${JSON.stringify(served.name)},"query":${JSON.stringify(body.query)},"k":${body.k},"tookMs":${round(tookMs)},"hits":[`;
+        yield* hitChunks(hits, served, body);
+        yield ']}';
+      },
+    );
     return reply;
   });
 
@@ -298,16 +339,23 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     checkBudget(body.queries.length, body.k, body.snippet);
     const served = lookup(body.pipeline);
     const queries: Query[] = body.queries.map((q, i) => (typeof q === 'string' ? { id: String(i), text: q } : q));
-    await runSearch(request, reply, served, queries.length, (signal) => served.pipeline.searchBatch(queries, { k: body.k, signal }), function* (results, tookMs) {
-      yield `{"pipeline":${JSON.stringify(served.name)},"k":${body.k},"tookMs":${round(tookMs)},"results":[`;
-      // A few hits at a time: the whole body never exists as one string, and the deadline is checked between pieces.
-      for (const [i, q] of queries.entries()) {
-        yield `${i > 0 ? ',' : ''}{"id":${JSON.stringify(q.id)},"query":${JSON.stringify(q.text)},"hits":[`;
-        yield* hitChunks(results[i]!, served, body);
+    await runSearch(
+      request,
+      reply,
+      served,
+      queries.length,
+      (signal) => served.pipeline.searchBatch(queries, { k: body.k, signal }),
+      function* (results, tookMs) {
+        yield `{"pipeline":${JSON.stringify(served.name)},"k":${body.k},"tookMs":${round(tookMs)},"results":[`;
+        // A few hits at a time: the whole body never exists as one string, and the deadline is checked between pieces.
+        for (const [i, q] of queries.entries()) {
+          yield `${i > 0 ? ',' : ''}{"id":${JSON.stringify(q.id)},"query":${JSON.stringify(q.text)},"hits":[`;
+          yield* hitChunks(results[i]!, served, body);
+          yield ']}';
+        }
         yield ']}';
-      }
-      yield ']}';
-    });
+      },
+    );
     return reply;
   });
 
@@ -338,7 +386,10 @@ function snippetOf(doc: Doc | undefined, chars: number): string {
 /** A query's hits as JSON text, HITS_PER_CHUNK hits per piece, comma-separated (no brackets). */
 function* hitChunks(hits: readonly Hit[], served: ServedPipeline, options: { explain: boolean; snippet: number }): Generator<string> {
   for (let i = 0; i < hits.length; i += HITS_PER_CHUNK) {
-    yield (i > 0 ? ',' : '') + toApiHits(hits.slice(i, i + HITS_PER_CHUNK), served, options, i).map((h) => JSON.stringify(h)).join(',');
+    yield (i > 0 ? ',' : '') +
+      toApiHits(hits.slice(i, i + HITS_PER_CHUNK), served, options, i)
+        .map((h) => JSON.stringify(h))
+        .join(',');
   }
 }
 
@@ -386,7 +437,14 @@ function toApiError(error: unknown, request: FastifyRequest): ApiError {
  */
 async function sendJson(reply: FastifyReply, pieces: Iterator<string>, signal: AbortSignal, expired: () => boolean, maxBytes: number): Promise<void> {
   const tooLarge = (bytes: number) =>
-    new HttpError(400, 'BUDGET_EXCEEDED', `The response grew past ${maxBytes} bytes (server.limits.maxResponseBytes); ask for a smaller k, fewer queries, shorter snippets or explain: false.`, undefined, {}, { name: 'maxResponseBytes', max: maxBytes, asked: bytes });
+    new HttpError(
+      400,
+      'BUDGET_EXCEEDED',
+      `The response grew past ${maxBytes} bytes (server.limits.maxResponseBytes); ask for a smaller k, fewer queries, shorter snippets or explain: false.`,
+      undefined,
+      {},
+      { name: 'maxResponseBytes', max: maxBytes, asked: bytes },
+    );
   const head: string[] = [];
   let bytes = 0;
   let done = false;
@@ -498,12 +556,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     const started = performance.now();
     for (const p of await loadPipelines(config, registry, {
       signal: options.signal,
-      onLoaded: (p) => app.log.info({ event: 'pipeline_loaded', pipeline: p.name, source: p.source.kind, documents: p.pipeline.docs.size, cached: p.cached, seconds: round(p.loadSeconds) }, `pipeline "${p.name}" ready`),
+      onLoaded: (p) =>
+        app.log.info(
+          { event: 'pipeline_loaded', pipeline: p.name, source: p.source.kind, documents: p.pipeline.docs.size, cached: p.cached, seconds: round(p.loadSeconds) },
+          `pipeline "${p.name}" ready`,
+        ),
     })) {
       served.set(p.name, p);
     }
     const port = options.port ?? config.port ?? DEFAULT_PORT;
-    if (!isLoopback(host)) app.log.warn({ event: 'non_loopback', host }, `listening on ${host}, which is reachable from other machines; the server has no authentication, so put it behind a proxy that has`);
+    if (!isLoopback(host))
+      app.log.warn({ event: 'non_loopback', host }, `listening on ${host}, which is reachable from other machines; the server has no authentication, so put it behind a proxy that has`);
     await app.listen({ host, port });
     const address = app.server.address();
     const bound = typeof address === 'object' && address ? address : { address: host, port };

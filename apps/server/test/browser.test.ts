@@ -29,7 +29,10 @@ const QUERY = 'vitamin D deficiency is linked to multiple sclerosis';
  */
 class ExplainingRetriever implements Retriever {
   readonly name = 'explaining-fixture';
-  constructor(private readonly inner: Retriever, private readonly odd: boolean) {}
+  constructor(
+    private readonly inner: Retriever,
+    private readonly odd: boolean,
+  ) {}
   async search(query: Query | string, options?: SearchOptions): Promise<Hit[]> {
     return (await this.searchBatch([query], options))[0]!;
   }
@@ -70,13 +73,19 @@ class ExplainingRetriever implements Retriever {
                 ],
               },
               // @quarry/llm2gr: titles shared by every hit of the query, prefix/passage/scores per hit.
-              titles: [{ title: 'generated title A', score: -1.25 }, { title: 'generated title B', score: -2.5 }],
+              titles: [
+                { title: 'generated title A', score: -1.25 },
+                { title: 'generated title B', score: -2.5 },
+              ],
               prefix: `Multiple sclerosis (hit ${i})`,
               passage: `Multiple sclerosis (hit ${i}) shows a multifold increase in prevalence with latitude.`,
               titleScore: -1.25 - i,
               passageScore: -3.5 - i,
               // ColBERT token matches (documented keys).
-              matches: [{ queryToken: 'vitamin', docToken: 'vitamin', score: 0.97 - i / 100 }, { queryToken: 'sclerosis', docToken: 'MS', score: 0.71 }],
+              matches: [
+                { queryToken: 'vitamin', docToken: 'vitamin', score: 0.97 - i / 100 },
+                { queryToken: 'sclerosis', docToken: 'MS', score: 0.71 },
+              ],
               fixtureNote: `generic key ${i}`,
             },
       })),
@@ -100,7 +109,9 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
     // The real LameR pipeline too (extractive answers, no LLM), when the CLI bundles it.
     const registry = defaultRegistry();
     withLamer = availablePipelines(registry).includes('lamer');
-    const { file } = configFolder(`pipelines:\n  bm25: { dataset: scifact, pipeline: bm25 }\n  dense: { dataset: scifact, pipeline: dense }\n${withLamer ? '  lamer: { dataset: scifact, pipeline: lamer }\n' : ''}`);
+    const { file } = configFolder(
+      `pipelines:\n  bm25: { dataset: scifact, pipeline: bm25 }\n  dense: { dataset: scifact, pipeline: dense }\n${withLamer ? '  lamer: { dataset: scifact, pipeline: lamer }\n' : ''}`,
+    );
     const loaded = await loadPipelines(loadServerConfig(file, ['bm25', 'dense', 'lamer']), registry);
     const pipelines = new Map(loaded.map((p) => [p.name, p]));
     pipelines.set('explained', fixture('explained', loaded[0]!, false));
@@ -200,7 +211,12 @@ describe.skipIf(!hasChromium)('playground in headless Chromium', () => {
     // A pipeline the server refuses shows its error in its column; the others still render.
     await page.route('**/search', async (route) => {
       const body = route.request().postDataJSON() as { pipeline: string };
-      if (body.pipeline === 'dense') await route.fulfill({ status: 503, headers: { 'retry-after': '1', 'content-type': 'application/json' }, body: JSON.stringify({ statusCode: 503, error: { code: 'OVERLOADED', message: 'busy' } }) });
+      if (body.pipeline === 'dense')
+        await route.fulfill({
+          status: 503,
+          headers: { 'retry-after': '1', 'content-type': 'application/json' },
+          body: JSON.stringify({ statusCode: 503, error: { code: 'OVERLOADED', message: 'busy' } }),
+        });
       else await route.continue();
     });
     await page.click('#go');

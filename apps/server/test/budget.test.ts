@@ -22,7 +22,10 @@ class AllDocs implements Retriever {
 /** A document store whose lookups block for `ms` each (a slow disk): serialising the answer is slow. */
 class SlowDocs implements DocStore {
   readonly #inner: MemoryDocStore;
-  constructor(inner: MemoryDocStore, private readonly ms: number) {
+  constructor(
+    inner: MemoryDocStore,
+    private readonly ms: number,
+  ) {
     this.#inner = inner;
   }
   get size(): number {
@@ -51,7 +54,11 @@ function served(name: string, docs: DocStore): ServedPipeline {
 }
 
 async function start(limits: ServerLimitsInput = {}, log = logSink()): Promise<{ app: FastifyInstance; url: string }> {
-  const pipelines = new Map([['all', served('all', memory)], ['slow', served('slow', new SlowDocs(memory, 5))], ['slowish', served('slowish', new SlowDocs(memory, 1))]]);
+  const pipelines = new Map([
+    ['all', served('all', memory)],
+    ['slow', served('slow', new SlowDocs(memory, 5))],
+    ['slowish', served('slowish', new SlowDocs(memory, 1))],
+  ]);
   const app = createServer({ pipelines, limits, log: { level: 'info', stream: log.stream } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` };
@@ -86,7 +93,11 @@ describe('the work budget of one request (issue 15)', () => {
   });
 
   it('a request at the budget is answered in full, streamed (chunked) once the body passes 64 KiB', async () => {
-    const response = await fetch(`${url}/search/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'all', queries: queries(20), k: 1000, snippet: 100 }) });
+    const response = await fetch(`${url}/search/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ pipeline: 'all', queries: queries(20), k: 1000, snippet: 100 }),
+    });
     expect(response.status).toBe(200);
     expect(response.headers.get('transfer-encoding')).toBe('chunked');
     expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
@@ -132,7 +143,11 @@ describe('the response size cap and the deadline cover serialisation (issue 15)'
   it('a streamed body that grows past maxResponseBytes is cut off (the connection closes)', async () => {
     const { app, url } = await start({ maxResponseBytes: 100_000 });
     try {
-      const response = await fetch(`${url}/search/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'all', queries: queries(100), k: 100, snippet: 50 }) });
+      const response = await fetch(`${url}/search/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ pipeline: 'all', queries: queries(100), k: 100, snippet: 50 }),
+      });
       expect(response.status).toBe(200);
       await expect(response.text()).rejects.toThrow();
       expect((await getJson(`${url}/healthz`)).body.searching).toBe(0);
@@ -150,7 +165,11 @@ describe('the response size cap and the deadline cover serialisation (issue 15)'
       const small = await postJson(`${url}/search`, { pipeline: 'slow', query: 'q', k: 1000, snippet: 0, explain: false });
       expect(small.status).toBe(504);
       expect(small.body.error.code).toBe('TIMEOUT');
-      const big = await fetch(`${url}/search/batch`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pipeline: 'slowish', queries: queries(2), k: 1000, snippet: 1000 }) });
+      const big = await fetch(`${url}/search/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ pipeline: 'slowish', queries: queries(2), k: 1000, snippet: 1000 }),
+      });
       expect(big.status).toBe(200);
       await expect(big.text()).rejects.toThrow();
       const health = await getJson(`${url}/healthz`);

@@ -108,11 +108,13 @@ describe('Limiter', () => {
     const limiter = new Limiter(2, 1, 7);
     const order: number[] = [];
     const gates = [gate(), gate(), gate()];
-    const runs = gates.map((g, i) => limiter.run(async () => {
-      order.push(i);
-      await g.promise;
-      return i;
-    }));
+    const runs = gates.map((g, i) =>
+      limiter.run(async () => {
+        order.push(i);
+        await g.promise;
+        return i;
+      }),
+    );
     await Promise.resolve();
     expect([limiter.active, limiter.waiting]).toEqual([2, 1]);
     const refused = await limiter.run(async () => 99).catch((e: unknown) => e);
@@ -141,9 +143,11 @@ describe('Limiter', () => {
     expect(limiter.waiting).toBe(0);
     g.open();
     await first;
-    await expect(limiter.run(async () => {
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      limiter.run(async () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(limiter.active).toBe(0);
   });
 });

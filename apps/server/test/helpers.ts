@@ -36,7 +36,11 @@ export function logSink(): { stream: Writable; lines: Record<string, unknown>[];
     stream,
     text: () => chunks.join(''),
     get lines() {
-      return chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     },
   };
 }
@@ -135,7 +139,9 @@ function parse(data: Buffer): Omit<RawResponse, 'closed'> | undefined {
 /** A JSON POST as raw HTTP text. */
 export function post(path: string, body: string | Buffer, headers: Record<string, string> = {}): string {
   const all: Record<string, string> = { host: 'localhost', 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)), ...headers };
-  return `POST ${path} HTTP/1.1\r\n${Object.entries(all).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body.toString()}`;
+  return `POST ${path} HTTP/1.1\r\n${Object.entries(all)
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('\r\n')}\r\n\r\n${body.toString()}`;
 }
 
 export async function getJson(url: string): Promise<{ status: number; body: any; headers: Headers }> {

@@ -83,7 +83,7 @@ describe('malformed requests: each a 4xx with a message that says what to fix', 
   });
 
   it('oversize body -> 413 BODY_TOO_LARGE, declared or streamed, and the connection is closed', async () => {
-    const declared = await rawRequest(server.url, [post('/search', '{"pipeline":"bm25","query":"' + 'x'.repeat(5000) + '"}')]);
+    const declared = await rawRequest(server.url, [post('/search', `{"pipeline":"bm25","query":"${'x'.repeat(5000)}"}`)]);
     expect(declared.status).toBe(413);
     expect(json(declared).error).toMatchObject({ code: 'BODY_TOO_LARGE' });
     expect(json(declared).error.message).toMatch(/declares 5030 bytes; this server accepts at most 4096 bytes \(server.limits.bodyBytes\)/);
@@ -144,7 +144,16 @@ describe('malformed requests: each a 4xx with a message that says what to fix', 
   it('any JSON value or byte string as a body gets a 2xx/4xx answer, never a 5xx (property test)', async () => {
     const bodies = fc.oneof(
       fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'),
-      fc.record({ pipeline: fc.oneof(fc.constant('bm25'), fc.string()), query: fc.oneof(fc.string(), fc.integer(), fc.constant(null)), k: fc.oneof(fc.integer({ min: -5, max: 200 }), fc.double(), fc.string()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc
+        .record(
+          {
+            pipeline: fc.oneof(fc.constant('bm25'), fc.string()),
+            query: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
+            k: fc.oneof(fc.integer({ min: -5, max: 200 }), fc.double(), fc.string()),
+          },
+          { requiredKeys: [] },
+        )
+        .map((v) => JSON.stringify(v)),
       fc.string({ maxLength: 200 }),
     );
     await fc.assert(

@@ -15,7 +15,10 @@ class GatedRetriever implements Retriever {
   readonly name = 'gated';
   #open!: () => void;
   #gate!: Promise<void>;
-  constructor(private readonly honoursSignal = true, private readonly ignoreMs = 0) {
+  constructor(
+    private readonly honoursSignal = true,
+    private readonly ignoreMs = 0,
+  ) {
     this.close();
   }
   close(): void {
@@ -77,7 +80,10 @@ describe('bounded concurrency', () => {
   it('past concurrency + queue, requests get 503 + Retry-After at once; everything below the bound succeeds', async () => {
     gated.close();
     const held = Array.from({ length: 64 }, () => search(url));
-    await until(async () => { const h = await health(); return h.searching === 4 && h.queued === 60; }, '4 searching + 60 queued');
+    await until(async () => {
+      const h = await health();
+      return h.searching === 4 && h.queued === 60;
+    }, '4 searching + 60 queued');
     const refused = await Promise.all(Array.from({ length: 6 }, () => search(url)));
     for (const r of refused) {
       expect(r.status).toBe(503);
@@ -124,9 +130,14 @@ describe('failures inside a pipeline', () => {
     }
   }
 
-  it('an upstream failure is a 502 that names the request id (the plugin\'s message goes to the log); a bug is a 500 that names the request id and logs the stack', async () => {
+  it("an upstream failure is a 502 that names the request id (the plugin's message goes to the log); a bug is a 500 that names the request id and logs the stack", async () => {
     const lines: string[] = [];
-    const stream = new Writable({ write: (chunk, _e, done) => { lines.push(String(chunk)); done(); } });
+    const stream = new Writable({
+      write: (chunk, _e, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const app = createServer({
       pipelines: new Map([
         ['llm', served('llm', new Failing(new QuarryError('UPSTREAM_FAILED', 'The LLM endpoint http://127.0.0.1:9/v1 refused the connection; start it or fix --llm-url.')))],

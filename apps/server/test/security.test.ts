@@ -7,7 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer, type ServedPipeline } from '../src/index.js';
 import { getJson, logSink, postJson, rawRequest } from './helpers.js';
 
-const docs = new MemoryDocStore([{ id: 'd1', title: 'One', text: 'vitamin d and bone fractures' }, { id: 'd2', title: 'Two', text: 'statins and heart disease' }]);
+const docs = new MemoryDocStore([
+  { id: 'd1', title: 'One', text: 'vitamin d and bone fractures' },
+  { id: 'd2', title: 'Two', text: 'statins and heart disease' },
+]);
 
 class One implements Retriever {
   readonly name = 'one';
@@ -62,7 +65,9 @@ describe('Host header check against DNS rebinding (S6)', () => {
     expect(JSON.parse(health.body).error.code).toBe('HOST_NOT_ALLOWED');
     expect(JSON.parse(health.body).error.message).toContain('server.allowedHosts');
     const body = JSON.stringify({ pipeline: 'one', query: 'q' });
-    const search = await rawRequest(url, [`POST /search HTTP/1.1\r\nhost: rebind.attacker.example:${new URL(url).port}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`]);
+    const search = await rawRequest(url, [
+      `POST /search HTTP/1.1\r\nhost: rebind.attacker.example:${new URL(url).port}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+    ]);
     expect(search.status).toBe(403);
     expect((await rawRequest(url, [get('corp.example')])).status).toBe(403);
     expect((await rawRequest(url, [get('localhost.attacker.example')])).status).toBe(403);
@@ -84,7 +89,14 @@ describe('secrets in pipeline options and upstream errors (S3, S4)', () => {
   beforeAll(async () => {
     app = createServer({
       pipelines: new Map([
-        ['one', served('one', new One(), { llmUrl: 'http://alice:pw-SECRET-1@10.1.2.3:8000/v1?api-key=qs-SECRET-2&api-version=2024', apiKey: 'sk-SECRET-4', store: 'postgres://bob:pg-SECRET-5@db:5432/quarry' })],
+        [
+          'one',
+          served('one', new One(), {
+            llmUrl: 'http://alice:pw-SECRET-1@10.1.2.3:8000/v1?api-key=qs-SECRET-2&api-version=2024',
+            apiKey: 'sk-SECRET-4',
+            store: 'postgres://bob:pg-SECRET-5@db:5432/quarry',
+          }),
+        ],
         ['leaky', served('leaky', new Leaky())],
       ]),
       log: { level: 'info', stream: log.stream },
@@ -136,13 +148,23 @@ describe('an LLM upstream that echoes the Authorization header, end to end (S4)'
     // The key is meant for this endpoint (the environment names it), so it is sent, and echoed back.
     process.env['QUARRY_LLM_URL'] = llmUrl;
     process.env['OPENAI_API_KEY'] = KEY;
-    const config = { name: 'lamer-llm', retrievers: [{ plugin: 'bm25' }], rewriter: { plugin: 'lamer', options: { generator: 'openai', llmUrl, llmModel: 'm', retries: 0, answers: 1, candidates: 1 } } };
+    const config = {
+      name: 'lamer-llm',
+      retrievers: [{ plugin: 'bm25' }],
+      rewriter: { plugin: 'lamer', options: { generator: 'openai', llmUrl, llmModel: 'm', retries: 0, answers: 1, candidates: 1 } },
+    };
     const pipeline = await Pipeline.build(config, defaultRegistry(), { docs });
-    app = createServer({ pipelines: new Map([['lamer-llm', { name: 'lamer-llm', pipeline, source: { kind: 'index', index: 'fixture' }, loadSeconds: 0, cached: false }]]), log: { level: 'info', stream: log.stream } });
+    app = createServer({
+      pipelines: new Map([['lamer-llm', { name: 'lamer-llm', pipeline, source: { kind: 'index', index: 'fixture' }, loadSeconds: 0, cached: false }]]),
+      log: { level: 'info', stream: log.stream },
+    });
     url = await listen(app);
   });
   afterAll(async () => {
-    for (const [name, value] of [['OPENAI_API_KEY', saved.key], ['QUARRY_LLM_URL', saved.url]] as const) {
+    for (const [name, value] of [
+      ['OPENAI_API_KEY', saved.key],
+      ['QUARRY_LLM_URL', saved.url],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }

@@ -11,7 +11,15 @@ const logs = logSink();
 beforeAll(async () => {
   useTemporaryCache();
   const { dir, file } = configFolder(
-    ['pipelines:', '  bm25: { dataset: scifact, pipeline: bm25 }', '  dense: { dataset: scifact, pipeline: dense, description: own encoder }', '  saved: { index: indexes/bm25-k1 }', 'server:', '  limits: { maxK: 100, maxBatch: 8 }', ''].join('\n'),
+    [
+      'pipelines:',
+      '  bm25: { dataset: scifact, pipeline: bm25 }',
+      '  dense: { dataset: scifact, pipeline: dense, description: own encoder }',
+      '  saved: { index: indexes/bm25-k1 }',
+      'server:',
+      '  limits: { maxK: 100, maxBatch: 8 }',
+      '',
+    ].join('\n'),
   );
   // An index folder written by `quarry index`, with a non-default option to tell it apart.
   const code = await cli(['index', '--dataset', scifact, '--pipeline', 'bm25', '--k1', '1.2', '--out', join(dir, 'indexes/bm25-k1'), '--quiet'], { out: () => {}, err: (l) => console.error(l) });
@@ -34,7 +42,12 @@ describe('HTTP API on a real socket', () => {
     expect(health.body).toMatchObject({ status: 'ok', pipelines: ['bm25', 'dense', 'saved'], searching: 0, queued: 0 });
     const list = await getJson(`${server.url}/pipelines`);
     expect(list.body.pipelines.map((p: { name: string }) => p.name)).toEqual(['bm25', 'dense', 'saved']);
-    expect(list.body.pipelines[0]).toMatchObject({ name: 'bm25', documents: 5183, source: { kind: 'dataset', dataset: 'scifact', pipeline: 'bm25' }, config: { retrievers: [{ plugin: 'bm25', options: { k1: 0.9, b: 0.4 } }] } });
+    expect(list.body.pipelines[0]).toMatchObject({
+      name: 'bm25',
+      documents: 5183,
+      source: { kind: 'dataset', dataset: 'scifact', pipeline: 'bm25' },
+      config: { retrievers: [{ plugin: 'bm25', options: { k1: 0.9, b: 0.4 } }] },
+    });
     expect(list.body.pipelines[1].description).toBe('own encoder');
     expect(list.body.pipelines[2]).toMatchObject({ source: { kind: 'index', index: 'indexes/bm25-k1' }, config: { retrievers: [{ options: { k1: 1.2 } }] } });
     expect(JSON.stringify(list.body)).not.toContain('/tmp');
@@ -87,7 +100,14 @@ describe('HTTP API on a real socket', () => {
     const response = await fetch(`${server.url}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await response.text();
-    const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').at(-1));
+    const value = (line: string) =>
+      Number(
+        text
+          .split('\n')
+          .find((l) => l.startsWith(line))
+          ?.split(' ')
+          .at(-1),
+      );
     expect(value('quarry_http_requests_total{route="/search",method="POST",status="200"}')).toBe(6 + 3);
     expect(value('quarry_http_requests_total{route="/search",method="POST",status="404"}')).toBe(1);
     expect(value('quarry_http_requests_total{route="/healthz",method="GET",status="200"}')).toBe(1);

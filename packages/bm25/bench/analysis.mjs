@@ -39,4 +39,3 @@ console.log(`SciFact: ${docs.length} docs, ${(chars / 1e6).toFixed(2)} M UTF-16 
 console.log(`tokenize():      ${(chars / ours.ms / 1e3).toFixed(1)} M units/s (best of 3)`);
 console.log(`Intl.Segmenter:  ${(chars / theirs.ms / 1e3).toFixed(1)} M units/s (best of 3)`);
 console.log(`documents whose token lists differ: ${differing}`);
-

@@ -102,7 +102,7 @@ same documents (title + text as one field) and the same 300 SciFact test queries
   for every engine alike.
 - **QPS**: one query at a time (\`await search()\`), whole passes over the 300 queries for at least
   2 s after a warm-up pass; when one pass takes 5 s or more (slow engines on large corpora,
-  marked \*) that first pass is the measurement. "Batch" is our \`searchBatch\` over the 300.
+  marked *) that first pass is the measurement. "Batch" is our \`searchBatch\` over the 300.
   Single thread.
 - **Rounds**: the machine is shared, so ×1 runs 3 rounds (engines interleaved, each in a
   fresh process) and shows medians; the larger corpora run once (to keep the whole

@@ -63,7 +63,10 @@ export const engines = {
     },
     async search(ms, text, k) {
       // MiniSearch has no limit option: it scores and sorts every match.
-      return ms.search(text).slice(0, k).map((r) => ({ id: r.id, score: r.score }));
+      return ms
+        .search(text)
+        .slice(0, k)
+        .map((r) => ({ id: r.id, score: r.score }));
     },
   },
 
@@ -75,7 +78,11 @@ export const engines = {
         schema: { body: 'string' },
         components: { tokenizer: { language: 'english', stemming: true, stopWords: [...ENGLISH_STOP_WORDS] } },
       });
-      await insertMultiple(db, docs.map((doc) => ({ id: doc.id, body: flat(doc) })), 1000);
+      await insertMultiple(
+        db,
+        docs.map((doc) => ({ id: doc.id, body: flat(doc) })),
+        1000,
+      );
       return { db, relevance: params === 'same' ? { k: 0.9, b: 0.4, d: 0.5 } : undefined };
     },
     async search({ db, relevance }, text, k) {

@@ -12,8 +12,7 @@ const metrics = ['ndcg@10', 'recall@100', 'recall@1000'];
 // Anserini sorts ties by doc id ascending, then rewrites scores so trec_eval keeps that
 // order (ScoreTiesAdjusterReranker); core's evaluate, like trec_eval, breaks ties by doc id
 // descending. Ranks as scores reproduce Anserini's order.
-const anseriniOrder = (hits) =>
-  [...hits].sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((h, i, all) => ({ id: h.id, score: all.length - i }));
+const anseriniOrder = (hits) => [...hits].sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map((h, i, all) => ({ id: h.id, score: all.length - i }));
 
 console.log(`| norms | split | queries | ${metrics.join(' | ')} | ndcg@10, Anserini tie order |`);
 console.log(`| --- | --- | --- | ${metrics.map(() => '---').join(' | ')} | --- |`);
@@ -24,6 +23,8 @@ for (const lossyNorms of [true, false]) {
     const hits = await index.searchBatch(queries, { k: 1000 });
     const result = evaluate(new Map(queries.map((q, i) => [q.id, hits[i]])), qrels, metrics);
     const anserini = evaluate(new Map(queries.map((q, i) => [q.id, anseriniOrder(hits[i])])), qrels, ['ndcg@10']);
-    console.log(`| ${lossyNorms ? 'lossy (Lucene)' : 'exact'} | ${split} | ${result.queries} | ${metrics.map((m) => result.metrics[m].toFixed(4)).join(' | ')} | ${anserini.metrics['ndcg@10'].toFixed(4)} |`);
+    console.log(
+      `| ${lossyNorms ? 'lossy (Lucene)' : 'exact'} | ${split} | ${result.queries} | ${metrics.map((m) => result.metrics[m].toFixed(4)).join(' | ')} | ${anserini.metrics['ndcg@10'].toFixed(4)} |`,
+    );
   }
 }

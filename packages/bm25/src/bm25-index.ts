@@ -166,7 +166,9 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
     let analyzer: Analyzer | AnalyzerName;
     if (options.analyzer) {
       if ((options.analyzer.name ?? 'custom') !== meta.analyzer) {
-        throw new InputError(`${dir} was indexed with analyzer "${meta.analyzer}", but the analyzer passed to load is "${options.analyzer.name ?? 'custom'}". Pass the same analyzer, or rebuild the index.`);
+        throw new InputError(
+          `${dir} was indexed with analyzer "${meta.analyzer}", but the analyzer passed to load is "${options.analyzer.name ?? 'custom'}". Pass the same analyzer, or rebuild the index.`,
+        );
       }
       analyzer = options.analyzer;
     } else if (meta.analyzer === 'english' || meta.analyzer === 'simple') analyzer = meta.analyzer;

@@ -84,7 +84,10 @@ export function mergeCsr(first: Csr, second: Csr, numTerms: number, docMap: Int3
     const nt = termMap ? termMap[t]! : t;
     if (nt < 0) continue;
     let p = offsets[nt]!;
-    for (const [csr, n] of [[first, n1], [second, n2]] as const) {
+    for (const [csr, n] of [
+      [first, n1],
+      [second, n2],
+    ] as const) {
       if (t >= n) continue;
       for (let j = csr.offsets[t]!, hi = csr.offsets[t + 1]!; j < hi; j++) {
         const d = docMap ? docMap[csr.docs[j]!]! : csr.docs[j]!;

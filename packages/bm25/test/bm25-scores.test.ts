@@ -26,7 +26,12 @@ const QUERIES = ['cell', 'gene protein', 'tumor tumor mouse', 'risk risk risk bl
 
 describe('BM25 scores equal an independent reference computation', () => {
   for (const lossy of [false, true]) {
-    for (const [k1, b] of [[0.9, 0.4], [1.2, 0.75], [2, 1], [0.5, 0]] as const) {
+    for (const [k1, b] of [
+      [0.9, 0.4],
+      [1.2, 0.75],
+      [2, 1],
+      [0.5, 0],
+    ] as const) {
       it(`${lossy ? 'lossy' : 'exact'} norms, k1=${k1}, b=${b}`, async () => {
         const { docs, ref } = corpus(7 + k1 * 10 + b * 100, 40);
         const index = await Bm25Index.build(docs, { analyzer: 'simple', k1, b, lossyNorms: lossy });
@@ -72,7 +77,11 @@ describe('BM25 scores equal an independent reference computation', () => {
   });
 
   it('indexes title and text as one field', async () => {
-    const index = await Bm25Index.build([{ id: 'a', title: 'Zebra stripes', text: 'in the savannah' }, { id: 'b', text: 'nothing here' }, { id: 'c', text: 'other' }]);
+    const index = await Bm25Index.build([
+      { id: 'a', title: 'Zebra stripes', text: 'in the savannah' },
+      { id: 'b', text: 'nothing here' },
+      { id: 'c', text: 'other' },
+    ]);
     expect((await index.search('zebra')).map((h) => h.id)).toEqual(['a']);
     expect((await index.search('savannah stripe')).map((h) => h.id)).toEqual(['a']);
   });

@@ -44,7 +44,13 @@ describe('Bm25Index search', () => {
   it('keeps working after a filter throws', async () => {
     const index = await Bm25Index.build(DOCS);
     const before = await index.search('risk heart');
-    await expect(index.search('risk heart', { filter: () => { throw new Error('boom'); } })).rejects.toThrow('boom');
+    await expect(
+      index.search('risk heart', {
+        filter: () => {
+          throw new Error('boom');
+        },
+      }),
+    ).rejects.toThrow('boom');
     expect(await index.search('risk heart')).toEqual(before);
   });
 
@@ -56,7 +62,11 @@ describe('Bm25Index search', () => {
   });
 
   it('breaks score ties by insertion order', async () => {
-    const index = await Bm25Index.build([{ id: 'z', text: 'same text' }, { id: 'y', text: 'same text' }, { id: 'x', text: 'other' }]);
+    const index = await Bm25Index.build([
+      { id: 'z', text: 'same text' },
+      { id: 'y', text: 'same text' },
+      { id: 'x', text: 'other' },
+    ]);
     const hits = await index.search('same');
     expect(ids(hits)).toEqual(['z', 'y']);
     expect(hits[0]!.score).toBe(hits[1]!.score);
@@ -160,7 +170,12 @@ describe('bad input raises typed errors that say what to fix', () => {
     const index = await Bm25Index.build(DOCS);
     expect(() => index.add({ id: 'a', text: 'again' })).toThrow(DuplicateIdError);
     expect(() => index.add({ id: 'a', text: 'again' })).toThrow(/"a" is already in the BM25 index; delete it first/);
-    await expect(Bm25Index.build([{ id: 'x', text: '1' }, { id: 'x', text: '2' }])).rejects.toMatchObject({ code: 'DUPLICATE_ID' });
+    await expect(
+      Bm25Index.build([
+        { id: 'x', text: '1' },
+        { id: 'x', text: '2' },
+      ]),
+    ).rejects.toMatchObject({ code: 'DUPLICATE_ID' });
   });
 
   it('rejects malformed documents', () => {
@@ -209,7 +224,10 @@ describe('scoreDocs (DocScorer for mining teachers)', () => {
   it('equals the search score for every ranked doc, 0 for live non-matching docs, NaN for unknown or deleted ids', async () => {
     const index = await Bm25Index.build(DOCS);
     const hits = await index.search('aspirin heart risk', { k: 10 });
-    const scored = await index.scoreDocs('aspirin heart risk', hits.map((h) => h.id));
+    const scored = await index.scoreDocs(
+      'aspirin heart risk',
+      hits.map((h) => h.id),
+    );
     expect([...scored]).toEqual(hits.map((h) => h.score));
     index.delete('b');
     const more = await index.scoreDocs({ id: 'q', text: 'aspirin heart risk' }, ['d', 'nope', 'b']);

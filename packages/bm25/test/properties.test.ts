@@ -29,7 +29,9 @@ describe('properties', () => {
       fc.asyncProperty(docs, docs, queries, params, k, fc.integer({ min: 0, max: 25 }), async (base, extra, qs, p, kk, at) => {
         const keep = clean(base);
         const taken = new Set(keep.map((d) => d.id));
-        const added = clean(extra).map((d) => ({ ...d, id: `+${d.id}` })).filter((d) => !taken.has(d.id));
+        const added = clean(extra)
+          .map((d) => ({ ...d, id: `+${d.id}` }))
+          .filter((d) => !taken.has(d.id));
         const expected = await (await Bm25Index.build(keep, p)).searchBatch(qs, { k: kk });
         // Interleave the extra docs anywhere, search in between (so segments and caches are live), then delete them.
         const index = new Bm25Index(p);

@@ -6,7 +6,14 @@ import { evaluate, loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
 import { BoolRetriever, bundledBoolModelDir, loadBoolEncoder, readBoolQueries } from '../dist/index.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const { values } = parseArgs({ options: { model: { type: 'string' }, benchmark: { type: 'string', default: here('../benchmark/scifact-bool') }, write: { type: 'boolean', default: false }, splits: { type: 'string', default: 'test-not,test-and,test-or,test-plain' } } });
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    benchmark: { type: 'string', default: here('../benchmark/scifact-bool') },
+    write: { type: 'boolean', default: false },
+    splits: { type: 'string', default: 'test-not,test-and,test-or,test-plain' },
+  },
+});
 const dataset = openBeirDataset(values.benchmark);
 const docs = [];
 for await (const d of readCorpus(dataset.corpusFile)) docs.push(d);
@@ -57,6 +64,8 @@ for (const split of values.splits.split(',')) {
   row.better = ids.filter((id) => row.bool.perQuery[id] > row.baseline.perQuery[id] + 1e-12).length;
   row.worse = ids.filter((id) => row.bool.perQuery[id] < row.baseline.perQuery[id] - 1e-12).length;
   rows.push(row);
-  console.log(`${split.padEnd(11)} ${String(queries.length).padStart(4)}  MRR@10 ${row.baseline.mrr.toFixed(4)} -> ${row.bool.mrr.toFixed(4)} (${((row.bool.mrr / row.baseline.mrr - 1) * 100).toFixed(1)}%)  nDCG@10 ${row.baseline.ndcg.toFixed(4)} -> ${row.bool.ndcg.toFixed(4)}  queries better/worse (MRR@10) ${row.better}/${row.worse}${row.oracle ? `  oracle scopes: MRR@10 ${row.oracle.mrr.toFixed(4)} nDCG@10 ${row.oracle.ndcg.toFixed(4)}` : ''}`);
+  console.log(
+    `${split.padEnd(11)} ${String(queries.length).padStart(4)}  MRR@10 ${row.baseline.mrr.toFixed(4)} -> ${row.bool.mrr.toFixed(4)} (${((row.bool.mrr / row.baseline.mrr - 1) * 100).toFixed(1)}%)  nDCG@10 ${row.baseline.ndcg.toFixed(4)} -> ${row.bool.ndcg.toFixed(4)}  queries better/worse (MRR@10) ${row.better}/${row.worse}${row.oracle ? `  oracle scopes: MRR@10 ${row.oracle.mrr.toFixed(4)} nDCG@10 ${row.oracle.ndcg.toFixed(4)}` : ''}`,
+  );
 }
 export { rows };

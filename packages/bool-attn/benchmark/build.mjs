@@ -6,7 +6,14 @@ import { parseArgs } from 'node:util';
 import { buildBooleanBenchmark } from '../dist/index.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
-const { values } = parseArgs({ options: { depth: { type: 'string', default: '20' }, seed: { type: 'string', default: '42' }, out: { type: 'string', default: here('./scifact-bool') }, dataset: { type: 'string', default: here('../../../datasets/scifact') } } });
+const { values } = parseArgs({
+  options: {
+    depth: { type: 'string', default: '20' },
+    seed: { type: 'string', default: '42' },
+    out: { type: 'string', default: here('./scifact-bool') },
+    dataset: { type: 'string', default: here('../../../datasets/scifact') },
+  },
+});
 const t0 = Date.now();
 const { stats } = await buildBooleanBenchmark({ dataset: values.dataset, out: values.out, depth: Number(values.depth), seed: Number(values.seed) });
 console.log(JSON.stringify(stats, null, 2));

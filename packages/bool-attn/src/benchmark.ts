@@ -155,7 +155,10 @@ export async function buildBooleanBenchmark(options: BuildBenchmarkOptions): Pro
     const relevant = [...qrels.values()].reduce((s, m) => s + m.size, 0);
     const templates: Record<string, number> = {};
     for (const q of qs) if (q.meta.template) templates[q.meta.template] = (templates[q.meta.template] ?? 0) + 1;
-    const ranks = qs.map((q) => q.meta.distractorRank).filter((r): r is number => r !== undefined).sort((a, b) => a - b);
+    const ranks = qs
+      .map((q) => q.meta.distractorRank)
+      .filter((r): r is number => r !== undefined)
+      .sort((a, b) => a - b);
     stats.splits[split] = {
       queries: qs.length,
       relevant,

@@ -1,7 +1,7 @@
 import { InputError, throwIfAborted, type EncodeOptions, type Encoder, type Matrix } from '@quarry/core';
-import { ContextualModel, StaticModel, type ModelEncoder } from '@quarry/encoders';
+import { ContextualModel, type StaticModel, type ModelEncoder } from '@quarry/encoders';
 import { OPERATORS, type BoolOperator } from './compose.js';
-import { BoolModules, CUE_CLASSES, operatorOfClass, type ModulesForward } from './modules.js';
+import { type BoolModules, CUE_CLASSES, operatorOfClass, type ModulesForward } from './modules.js';
 
 /** A query encoder whose modules read the base model's token table (static or contextual own models). */
 export type BaseEncoder = ModelEncoder<StaticModel> | ModelEncoder<ContextualModel>;
@@ -54,7 +54,8 @@ export class BoolQueryEncoder implements Encoder {
     this.dim = base.dim;
     this.prune = options.prune ?? 0;
     this.maxQueryLength = options.maxQueryLength ?? 128;
-    if (modules.config.inputDim !== this.table.dim) throw new InputError(`The Boolean modules read ${modules.config.inputDim}-d token features but the base encoder has ${this.table.dim}-d rows; train them on this encoder.`);
+    if (modules.config.inputDim !== this.table.dim)
+      throw new InputError(`The Boolean modules read ${modules.config.inputDim}-d token features but the base encoder has ${this.table.dim}-d rows; train them on this encoder.`);
   }
 
   /** The static token table the features come from. */
@@ -105,7 +106,10 @@ export class BoolQueryEncoder implements Encoder {
 
   /** The plain encoder's vectors for the same (truncated) query tokens: the baseline. */
   encodePlain(texts: readonly string[], options: { dim?: number } = {}): Matrix {
-    return this.base.encodeIds(texts.map((t) => this.tokenize(t)), options);
+    return this.base.encodeIds(
+      texts.map((t) => this.tokenize(t)),
+      options,
+    );
   }
 
   /**

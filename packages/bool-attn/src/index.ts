@@ -3,7 +3,17 @@ export { buildBooleanBenchmark, readBoolQueries, type BoolQuery, type BoolQueryM
 export { BoolModules, CUE_CLASSES, sigmoid, type BoolModulesConfig, type ModulesForward, type TokenLabels } from './modules.js';
 export { BoolQueryEncoder, type BaseEncoder, type BoolExplanation, type CueExplanation } from './encoder.js';
 export { BoolRetriever } from './retriever.js';
-export { BoolModelError, DEFAULT_BOOL_MODEL, bundledBoolModelDir, loadBoolEncoder, loadBoolModules, saveBoolModel, baseChecksum, type BoolModelMeta, type LoadBoolEncoderOptions } from './model-file.js';
+export {
+  BoolModelError,
+  DEFAULT_BOOL_MODEL,
+  bundledBoolModelDir,
+  loadBoolEncoder,
+  loadBoolModules,
+  saveBoolModel,
+  baseChecksum,
+  type BoolModelMeta,
+  type LoadBoolEncoderOptions,
+} from './model-file.js';
 export { trainBoolModules, retrievalLoss, type TrainBoolOptions, type TrainBoolResult } from './train.js';
 export { boolPlugin, type BoolPluginOptions } from './plugin.js';
 export { boolPluginSchema, boolFromDocsOptionsSchema, boolLoadOptionsSchema, loadBoolEncoderOptionsSchema, trainBoolOptionsSchema, buildBenchmarkOptionsSchema } from './options.js';

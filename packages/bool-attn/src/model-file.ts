@@ -16,7 +16,10 @@ export const DEFAULT_BOOL_MODEL = 'scifact-bool';
 
 /** A Boolean-module folder problem: names the folder and says what to do. */
 export class BoolModelError extends QuarryError {
-  constructor(readonly dir: string, message: string) {
+  constructor(
+    readonly dir: string,
+    message: string,
+  ) {
     super('MODEL_INVALID', `${dir}: ${message}`, { dir });
   }
 }
@@ -97,7 +100,10 @@ export async function loadBoolEncoder(dir: string = bundledBoolModelDir(), optio
   const baseDir = options.encoder ?? bundledModelDir(meta.base);
   const sum = await baseChecksum(baseDir);
   if (sum !== meta.baseSha256 && !options.allowOtherBase) {
-    throw new BoolModelError(dir, `was trained on the base encoder "${meta.base}" (model.onnx sha256 ${meta.baseSha256.slice(0, 12)}…), but ${baseDir} has ${sum.slice(0, 12)}…; retrain the modules on this encoder or pass allowOtherBase.`);
+    throw new BoolModelError(
+      dir,
+      `was trained on the base encoder "${meta.base}" (model.onnx sha256 ${meta.baseSha256.slice(0, 12)}…), but ${baseDir} has ${sum.slice(0, 12)}…; retrain the modules on this encoder or pass allowOtherBase.`,
+    );
   }
   const base = (await loadOwnModel(baseDir)) as ModelEncoder as BaseEncoder;
   return new BoolQueryEncoder(base, modules, { maxQueryLength: meta.maxQueryLength, ...(options.prune !== undefined ? { prune: options.prune } : {}) });

@@ -135,7 +135,28 @@ export class BoolModules {
     this.alpha = make('alpha', [O]);
     this.betaK = make('betaK', [O]);
     this.logSigma = make('logSigma', [O]);
-    this.#params = [this.P, this.Wc1, this.bc1, this.Wc2, this.bc2, this.Ws1, this.bs1, this.Gg, this.bg, this.Gb, this.bb, this.a, this.a0, this.d, this.wb, this.bb0, this.kappa, this.alpha, this.betaK, this.logSigma];
+    this.#params = [
+      this.P,
+      this.Wc1,
+      this.bc1,
+      this.Wc2,
+      this.bc2,
+      this.Ws1,
+      this.bs1,
+      this.Gg,
+      this.bg,
+      this.Gb,
+      this.bb,
+      this.a,
+      this.a0,
+      this.d,
+      this.wb,
+      this.bb0,
+      this.kappa,
+      this.alpha,
+      this.betaK,
+      this.logSigma,
+    ];
   }
 
   /** Seeded initialisation: small random maps, no bias (a fresh module leaves the encoder unchanged up to its cue noise). */
@@ -145,7 +166,7 @@ export class BoolModules {
     const fill = (p: Param, std: number): void => {
       for (let i = 0; i < p.value.length; i++) p.value[i] = rng.normal() * std;
     };
-    fill(m.P, 1 / Math.sqrt(din) * Math.sqrt(din / 8));
+    fill(m.P, (1 / Math.sqrt(din)) * Math.sqrt(din / 8));
     fill(m.Wc1, 1 / Math.sqrt(K * h));
     fill(m.Wc2, 1 / Math.sqrt(h));
     fill(m.Ws1, 1 / Math.sqrt(K * h));
@@ -313,7 +334,7 @@ export class BoolModules {
    */
   backward(fw: ModulesForward, gw: Float64Array | undefined, labels?: TokenLabels, weights: { cueWeight?: number; scopeWeight?: number } = {}): number {
     const { inputDim: din, hidden: h, temperature: tau } = this.config;
-    const { n, u, a1, p, as1, v, bnd, cum, gamma, beta, m, z, s, kern, bias, pi, gate } = fw;
+    const { n, u, a1, p, as1, v, bnd, cum, gamma, m, z, s, kern, bias, pi, gate } = fw;
     let aux = 0;
     const dp = new Float64Array(n * C);
     const dz = new Float64Array(O * n * n);
@@ -369,7 +390,7 @@ export class BoolModules {
       }
     }
     // Auxiliary scope loss: BCE(sigmoid(z), y) at the gold cue positions.
-    if (labels && labels.scopes.length && (weights.scopeWeight ?? 0) > 0) {
+    if (labels?.scopes.length && (weights.scopeWeight ?? 0) > 0) {
       const lw = weights.scopeWeight! / (labels.scopes.length * n);
       for (const sc of labels.scopes) {
         for (let t = 0; t < n; t++) {

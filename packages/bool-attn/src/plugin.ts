@@ -37,7 +37,5 @@ export const boolPlugin = definePlugin({
     return BoolRetriever.load(dir, await queryEncoder(options), { name: options.boolean ? 'bool' : 'bool-baseline' });
   },
   pathOptions: ['model', 'encoder'],
-  cliOptions: [
-    { flag: 'bool-model', option: 'model', type: 'string', description: 'Boolean module folder (default: bundled scifact-bool)' },
-  ],
+  cliOptions: [{ flag: 'bool-model', option: 'model', type: 'string', description: 'Boolean module folder (default: bundled scifact-bool)' }],
 });

@@ -1,6 +1,25 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DimensionMismatchError, InputError, TopK, bytesOf, checkOptions, docText, isBlankDoc, openIndexDir, readTyped, saveIndexDir, throwIfAborted, type Doc, type Hit, type Persistable, type ProgressCallback, type Query, type Retriever, type SearchOptions } from '@quarry/core';
+import {
+  DimensionMismatchError,
+  InputError,
+  TopK,
+  bytesOf,
+  checkOptions,
+  docText,
+  isBlankDoc,
+  openIndexDir,
+  readTyped,
+  saveIndexDir,
+  throwIfAborted,
+  type Doc,
+  type Hit,
+  type Persistable,
+  type ProgressCallback,
+  type Query,
+  type Retriever,
+  type SearchOptions,
+} from '@quarry/core';
 import type { Encoder } from '@quarry/core';
 import { boolFromDocsOptionsSchema, boolLoadOptionsSchema } from './options.js';
 
@@ -30,7 +49,11 @@ export class BoolRetriever implements Retriever, Persistable {
   }
 
   /** Encodes documents with the encoder's `document` role (the plain encoder), in batches. */
-  static async fromDocs(docs: Iterable<Doc>, encoder: Encoder, options: { name?: string; batchSize?: number; signal?: AbortSignal; onProgress?: ProgressCallback; total?: number } = {}): Promise<BoolRetriever> {
+  static async fromDocs(
+    docs: Iterable<Doc>,
+    encoder: Encoder,
+    options: { name?: string; batchSize?: number; signal?: AbortSignal; onProgress?: ProgressCallback; total?: number } = {},
+  ): Promise<BoolRetriever> {
     checkOptions(boolFromDocsOptionsSchema, options, 'BoolRetriever.fromDocs options');
     const batchSize = options.batchSize ?? 1024;
     const ids: string[] = [];
@@ -39,7 +62,10 @@ export class BoolRetriever implements Retriever, Persistable {
     const flush = async (): Promise<void> => {
       if (!batch.length) return;
       throwIfAborted(options.signal, 'document encoding');
-      const m = await encoder.encode(batch.map((d) => docText(d)), { role: 'document', ...(options.signal ? { signal: options.signal } : {}) });
+      const m = await encoder.encode(
+        batch.map((d) => docText(d)),
+        { role: 'document', ...(options.signal ? { signal: options.signal } : {}) },
+      );
       // A document with nothing to match (core's isBlankDoc) is stored as a zero vector, which no search returns.
       batch.forEach((d, r) => isBlankDoc(d) && m.data.fill(0, r * encoder.dim, (r + 1) * encoder.dim));
       parts.push(m.data.subarray(0, batch.length * encoder.dim));

@@ -80,7 +80,8 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
   const nCand = options.candidates ?? 200;
   const devPercent = options.devPercent ?? 15;
   const maxQueryLength = options.maxQueryLength ?? 128;
-  if (!existsSync(join(options.benchmark, 'qrels', 'train.tsv.gz')) && !existsSync(join(options.benchmark, 'qrels', 'train.tsv'))) throw new InputError(`${options.benchmark} has no qrels/train.tsv[.gz]; build the benchmark first (node benchmark/build.mjs).`);
+  if (!existsSync(join(options.benchmark, 'qrels', 'train.tsv.gz')) && !existsSync(join(options.benchmark, 'qrels', 'train.tsv')))
+    throw new InputError(`${options.benchmark} has no qrels/train.tsv[.gz]; build the benchmark first (node benchmark/build.mjs).`);
 
   const baseDir = bundledModelDir(baseName);
   const base = (await loadOwnModel(baseDir)) as ModelEncoder as BaseEncoder;
@@ -92,12 +93,18 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
   const docs: Doc[] = [];
   for await (const d of readCorpus(existsSync(join(options.benchmark, 'corpus.jsonl.gz')) ? join(options.benchmark, 'corpus.jsonl.gz') : join(options.benchmark, 'corpus.jsonl'))) docs.push(d);
   const docIndex = new Map(docs.map((d, i) => [d.id, i]));
-  const D = (await base.encode(docs.map((d) => docText(d)), { role: 'document' })).data;
+  const D = (
+    await base.encode(
+      docs.map((d) => docText(d)),
+      { role: 'document' },
+    )
+  ).data;
   const dim = base.dim;
 
   const queries = await readBoolQueries(options.benchmark);
   const byId = new Map(queries.map((q) => [q.id, q]));
-  const qrelsFile = (name: string): string => (existsSync(join(options.benchmark, 'qrels', `${name}.tsv.gz`)) ? join(options.benchmark, 'qrels', `${name}.tsv.gz`) : join(options.benchmark, 'qrels', `${name}.tsv`));
+  const qrelsFile = (name: string): string =>
+    existsSync(join(options.benchmark, 'qrels', `${name}.tsv.gz`)) ? join(options.benchmark, 'qrels', `${name}.tsv.gz`) : join(options.benchmark, 'qrels', `${name}.tsv`);
   const trainQrels = await readQrels(qrelsFile('train'));
   const plainQrels = await readQrels(qrelsFile('train-plain'));
   const sourceText = (id: string): string => {
@@ -117,7 +124,13 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
     }
     return top.drain().indices;
   };
-  const positivesOf = (judged: Map<string, number> | undefined): Int32Array => Int32Array.from([...(judged ?? new Map<string, number>())].filter(([, g]) => g > 0).map(([d]) => docIndex.get(d)).filter((i): i is number => i !== undefined));
+  const positivesOf = (judged: Map<string, number> | undefined): Int32Array =>
+    Int32Array.from(
+      [...(judged ?? new Map<string, number>())]
+        .filter(([, g]) => g > 0)
+        .map(([d]) => docIndex.get(d))
+        .filter((i): i is number => i !== undefined),
+    );
 
   const toExample = (segments: Segment[] | undefined, text: string, template: Template | undefined, positives: Int32Array, extra: Int32Array): Example | undefined => {
     let ids: Int32Array;
@@ -215,7 +228,10 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
           if (s > top.threshold) top.push(i, s);
         }
         const { indices, scores } = top.drain();
-        run.set(q.id, Array.from(indices, (i, r) => ({ id: docs[i]!.id, score: scores[r]! })));
+        run.set(
+          q.id,
+          Array.from(indices, (i, r) => ({ id: docs[i]!.id, score: scores[r]! })),
+        );
       }
       const m = evaluate(run, qrels, ['mrr@10', 'ndcg@10']).metrics;
       out[`${op}/mrr@10`] = round4(m['mrr@10']!);
@@ -303,7 +319,16 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
  * against candidate documents (unit vectors): loss = -log sum_{pos} softmax(q . d / tau).
  * Returns the loss and d(loss)/d(w).
  */
-export function retrievalLoss(x: Float32Array, w: Float64Array, n: number, dim: number, D: Float32Array, candidates: Int32Array, positives: Int32Array, tau: number): { loss: number; gw: Float64Array } {
+export function retrievalLoss(
+  x: Float32Array,
+  w: Float64Array,
+  n: number,
+  dim: number,
+  D: Float32Array,
+  candidates: Int32Array,
+  positives: Int32Array,
+  tau: number,
+): { loss: number; gw: Float64Array } {
   const q = new Float64Array(dim);
   for (let t = 0; t < n; t++) for (let j = 0; j < dim; j++) q[j]! += (w[t]! * x[t * dim + j]!) / n;
   let norm = 0;

@@ -12,9 +12,13 @@ import { loadBoolModules } from '../src/index.js';
 describe('Boolean model folders', () => {
   it('a manifest claiming huge modules with no weights behind them is refused, not allocated', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'quarry-bool-cfg-')), 'm');
-    await saveIndexDir(dir, { format: 'quarry-bool-attn', version: 1, meta: { config: { inputDim: 100_000, hidden: 100_000, temperature: 1 }, tensors: [], base: 'x', baseSha256: '', maxQueryLength: 8, parameters: 0 } }, async (tmp) => {
-      await writeFile(join(tmp, 'weights.f32'), new Uint8Array(0));
-    });
+    await saveIndexDir(
+      dir,
+      { format: 'quarry-bool-attn', version: 1, meta: { config: { inputDim: 100_000, hidden: 100_000, temperature: 1 }, tensors: [], base: 'x', baseSha256: '', maxQueryLength: 8, parameters: 0 } },
+      async (tmp) => {
+        await writeFile(join(tmp, 'weights.f32'), new Uint8Array(0));
+      },
+    );
     await expect(loadBoolModules(dir)).rejects.toThrow(expect.objectContaining({ code: 'MODEL_INVALID', message: expect.stringContaining('tensor P is missing from the saved weights') }));
   });
 });

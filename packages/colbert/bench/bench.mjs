@@ -54,7 +54,16 @@ for (const dim of [64, 128]) {
     const full = await rate(() => kernel.score(q, 0, d));
     if (sink === 42) console.log('');
     const gf = (r) => (flops * r) / 1e9;
-    rows.push([dim, docTokens, gf(naive).toFixed(1), gf(block).toFixed(1), `${((gf(block) / peak) * 100).toFixed(0)}%`, gf(full).toFixed(1), `${((gf(full) / peak) * 100).toFixed(0)}%`, ((100 / docs) * (1000 / full)).toFixed(2)]);
+    rows.push([
+      dim,
+      docTokens,
+      gf(naive).toFixed(1),
+      gf(block).toFixed(1),
+      `${((gf(block) / peak) * 100).toFixed(0)}%`,
+      gf(full).toFixed(1),
+      `${((gf(full) / peak) * 100).toFixed(0)}%`,
+      ((100 / docs) * (1000 / full)).toFixed(2),
+    ]);
     console.error(rows.at(-1));
   }
 }

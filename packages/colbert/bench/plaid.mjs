@@ -15,7 +15,10 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const args = new Set(process.argv.slice(2));
 const quick = args.has('--quick');
 // --only=matryoshka,exact,build runs (and writes) just those parts.
-const only = process.argv.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const runs = (part) => !only || only.includes(part);
 const modelDir = process.argv.find((a) => a.startsWith('--encoder='))?.slice(10);
 
@@ -53,7 +56,15 @@ const kernel = new MaxSimKernel({ threads: 2 });
 async function encodeAll(dim) {
   const parts = [];
   for (let i = 0; i < docs.length; i += 64) {
-    parts.push(truncateTokens(await encoder.encodeTokens(docs.slice(i, i + 64).map((d) => docText(d)), { role: 'document' }), dim));
+    parts.push(
+      truncateTokens(
+        await encoder.encodeTokens(
+          docs.slice(i, i + 64).map((d) => docText(d)),
+          { role: 'document' },
+        ),
+        dim,
+      ),
+    );
   }
   const offsets = new Int32Array(docs.length + 1);
   let at = 0;
@@ -76,7 +87,11 @@ async function buildIndex(tokens, count, nbits, centroids) {
   const index = await PlaidIndex.fromCentroids(sample, centroids, label, gemm, nbits);
   for (let i = 0; i < count; i += 256) {
     const end = Math.min(count, i + 256);
-    await index.add(docs.slice(i, end).map((d) => d.id), slice(sub, i, end), gemm);
+    await index.add(
+      docs.slice(i, end).map((d) => d.id),
+      slice(sub, i, end),
+      gemm,
+    );
   }
   return index;
 }
@@ -98,7 +113,10 @@ async function evalIndex(index, dim) {
   let ms = 0;
   let n = 0;
   for (const [name, { queries, qrels }] of Object.entries(splits)) {
-    const q = await queryTokens(queries.map((x) => x.text), dim);
+    const q = await queryTokens(
+      queries.map((x) => x.text),
+      dim,
+    );
     const run = new Map();
     for (let i = 0; i < queries.length; i++) {
       const data = q.data.subarray(q.offsets[i] * dim, q.offsets[i + 1] * dim);
@@ -106,7 +124,10 @@ async function evalIndex(index, dim) {
       const hits = await index.search(data, gemm, kernel, { k: 10 });
       ms += performance.now() - t0;
       n++;
-      run.set(queries[i].id, hits.map((h) => ({ id: index.idOf(h.slot), score: h.score })));
+      run.set(
+        queries[i].id,
+        hits.map((h) => ({ id: index.idOf(h.slot), score: h.score })),
+      );
     }
     out[name] = evaluate(run, qrels, ['ndcg@10']).metrics['ndcg@10'];
   }
@@ -138,7 +159,10 @@ for (const dim of dims) {
 const tokens64 = floatTokens[64];
 const vsExact = [];
 const testQueries = splits.test.queries;
-const q64 = await queryTokens(testQueries.map((x) => x.text), 64);
+const q64 = await queryTokens(
+  testQueries.map((x) => x.text),
+  64,
+);
 for (const count of !runs('exact') ? [] : quick ? [150, 300, 600] : [1296, 2592, docs.length]) {
   const centroids = await centroidsFor(tokens64, count);
   const index = await buildIndex(tokens64, count, 2, centroids);
@@ -151,7 +175,9 @@ for (const count of !runs('exact') ? [] : quick ? [150, 300, 600] : [1296, 2592,
     const qm = { dim: 64, offsets: Int32Array.of(0, data.length / 64), data };
     let t0 = performance.now();
     const scores = await kernel.score(qm, 0, exactDocs);
-    const exact = Array.from(scores.keys()).sort((a, b) => scores[b] - scores[a] || a - b).slice(0, 10);
+    const exact = Array.from(scores.keys())
+      .sort((a, b) => scores[b] - scores[a] || a - b)
+      .slice(0, 10);
     exactMs += performance.now() - t0;
     t0 = performance.now();
     const hits = await index.search(data, gemm, kernel, { k: 10 });

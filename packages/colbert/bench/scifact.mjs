@@ -28,7 +28,16 @@ function minmax(hits) {
   return new Map(hits.map((h) => [h.id, hi > lo ? (h.score - lo) / (hi - lo) : 0]));
 }
 
-const rows = [['bm25', '—', ndcg(splits.test.queries, splits.test.qrels, splits.test.first).toFixed(4), ndcg(splits['test-unseen'].queries, splits['test-unseen'].qrels, splits['test-unseen'].first).toFixed(4), '—', '—']];
+const rows = [
+  [
+    'bm25',
+    '—',
+    ndcg(splits.test.queries, splits.test.qrels, splits.test.first).toFixed(4),
+    ndcg(splits['test-unseen'].queries, splits['test-unseen'].qrels, splits['test-unseen'].first).toFixed(4),
+    '—',
+    '—',
+  ],
+];
 const models = [
   ['scifact-colbert (shipped)', bundledColbertModelDir()],
   ['scifact-contextual (untrained for MaxSim)', bundledModelDir('scifact-contextual')],

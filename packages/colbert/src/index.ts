@@ -2,7 +2,15 @@ export { maxSim, maxSimAlignment } from './maxsim.js';
 export { truncateTokens, sliceItem } from './matryoshka.js';
 export { ColbertReranker, type ColbertRerankerOptions } from './reranker.js';
 export { colbertPlugin, colbertRetrieverPlugin } from './plugin.js';
-export { colbertRerankerPluginSchema, colbertRetrieverPluginSchema, colbertIndexOptionsSchema, colbertFromIndexOptionsSchema, colbertRerankerOptionsSchema, maxSimKernelOptionsSchema, trainTokenModelOptionsSchema } from './options.js';
+export {
+  colbertRerankerPluginSchema,
+  colbertRetrieverPluginSchema,
+  colbertIndexOptionsSchema,
+  colbertFromIndexOptionsSchema,
+  colbertRerankerOptionsSchema,
+  maxSimKernelOptionsSchema,
+  trainTokenModelOptionsSchema,
+} from './options.js';
 export { loadTokenEncoder, checkTrainedDim, bundledColbertModelDir, DEFAULT_TOKEN_MODEL, type LoadedTokenEncoder } from './token-encoder.js';
 export { MaxSimKernel, type MaxSimKernelOptions } from './maxsim-kernel.js';
 export { Gemm } from './gemm.js';

@@ -82,7 +82,12 @@ export class PlaidIndex {
   lastSearch: { candidates: number; kept: number; ms?: Record<string, number> } = { candidates: 0, kept: 0 };
   #live = 0;
 
-  private constructor(meta: PlaidIndexMeta, centroids: Float32Array, codec: ResidualCodec, data?: { ids: string[]; alive: Uint8Array; docOffsets: Int32Array; codes: Int32Array; residuals: Uint8Array }) {
+  private constructor(
+    meta: PlaidIndexMeta,
+    centroids: Float32Array,
+    codec: ResidualCodec,
+    data?: { ids: string[]; alive: Uint8Array; docOffsets: Int32Array; codes: Int32Array; residuals: Uint8Array },
+  ) {
     this.meta = meta;
     this.dim = meta.dim;
     this.centroids = centroids;
@@ -324,7 +329,11 @@ export class PlaidIndex {
     const queryM: RaggedMatrix = { dim, offsets: Int32Array.of(0, nq), data: query };
     const scores = await kernel.score(queryM, 0, tokens, undefined, options.signal);
     const t6 = performance.now();
-    this.lastSearch = { candidates: candidates.length, kept: keep.reduce((a, b) => a + b, 0), ms: { centroidScores: t1 - t0, candidates: t2 - t1, pruned: t3 - t2, full: t4 - t3, decompress: t5 - t4, exact: t6 - t5 } };
+    this.lastSearch = {
+      candidates: candidates.length,
+      kept: keep.reduce((a, b) => a + b, 0),
+      ms: { centroidScores: t1 - t0, candidates: t2 - t1, pruned: t3 - t2, full: t4 - t3, decompress: t5 - t4, exact: t6 - t5 },
+    };
     const top = new TopK(k);
     stage3.forEach((slot, i) => top.push(slot, scores[i]!));
     const { indices, scores: best } = top.drain();

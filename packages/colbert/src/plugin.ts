@@ -32,9 +32,10 @@ const retrieverSchema = colbertRetrieverPluginSchema;
 type RetrieverOptions = z.output<typeof retrieverSchema>;
 
 function searchDefaults(options: RetrieverOptions): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries({ nprobe: options.nprobe, centroidScoreThreshold: options.centroidScoreThreshold, ndocs: options.ndocs }).filter(([, v]) => v !== undefined),
-  ) as Record<string, number>;
+  return Object.fromEntries(Object.entries({ nprobe: options.nprobe, centroidScoreThreshold: options.centroidScoreThreshold, ndocs: options.ndocs }).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    number
+  >;
 }
 
 /** The `colbert` retriever: full late-interaction retrieval over a PLAID-style compressed index. */
@@ -63,7 +64,10 @@ export const colbertRetrieverPlugin = definePlugin({
     const index = await PlaidIndex.load(dir);
     const { encoder, label, tokenStrings } = await loadTokenEncoder(options.encoder);
     if (index.dim !== options.dim || index.meta.nbits !== options.nbits) {
-      throw new QuarryError('DIMENSION_MISMATCH', `The ColBERT index in ${dir} holds ${index.dim}-d tokens at ${index.meta.nbits} bits, but ${options.dim}-d at ${options.nbits} bits was asked for; rebuild it with these options.`);
+      throw new QuarryError(
+        'DIMENSION_MISMATCH',
+        `The ColBERT index in ${dir} holds ${index.dim}-d tokens at ${index.meta.nbits} bits, but ${options.dim}-d at ${options.nbits} bits was asked for; rebuild it with these options.`,
+      );
     }
     return ColbertRetriever.fromIndex(index, encoder, { model: label, threads: options.threads }).withSearchDefaults(searchDefaults(options)).withExplanations(context.docs, tokenStrings);
   },

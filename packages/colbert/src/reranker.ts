@@ -56,7 +56,13 @@ export class ColbertReranker implements Reranker {
     });
     if (hits.length === 0) return [];
     const q = truncateTokens(await this.encoder.encodeTokens([query.text], { role: 'query', signal: context.signal }), this.dim);
-    const docs = concatItems(await this.#docTokens(hits.map((h) => h.id), context), this.dim);
+    const docs = concatItems(
+      await this.#docTokens(
+        hits.map((h) => h.id),
+        context,
+      ),
+      this.dim,
+    );
     const scores = await this.#kernel.score(q, 0, docs, undefined, context.signal);
     const scored: Hit[] = hits.map((h, i) => ({ id: h.id, score: scores[i]! }));
     const position = new Map(hits.map((h, i) => [h.id, i]));

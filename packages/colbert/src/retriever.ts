@@ -1,4 +1,20 @@
-import { checkOptions, docText, InputError, isBlankDoc, QuarryError, throwIfAborted, type Doc, type DocStore, type Hit, type ProgressCallback, type Query, type RaggedMatrix, type Retriever, type SearchOptions, type TokenEncoder } from '@quarry/core';
+import {
+  checkOptions,
+  docText,
+  InputError,
+  isBlankDoc,
+  QuarryError,
+  throwIfAborted,
+  type Doc,
+  type DocStore,
+  type Hit,
+  type ProgressCallback,
+  type Query,
+  type RaggedMatrix,
+  type Retriever,
+  type SearchOptions,
+  type TokenEncoder,
+} from '@quarry/core';
 import { tokenMatches, type TokenStrings } from './explain.js';
 import { Gemm } from './gemm.js';
 import { colbertCentroidCount } from './kmeans.js';
@@ -73,9 +89,20 @@ export class ColbertRetriever implements Retriever {
       const kept = batch.filter((d) => !isBlankDoc(d));
       const m =
         kept.length > 0
-          ? truncateTokens(await encoder.encodeTokens(kept.map((d) => docText(d)), { role: 'document', signal: options.signal }), dim)
+          ? truncateTokens(
+              await encoder.encodeTokens(
+                kept.map((d) => docText(d)),
+                { role: 'document', signal: options.signal },
+              ),
+              dim,
+            )
           : { dim, offsets: new Int32Array(1), data: new Float32Array(0) };
-      return kept.length === batch.length ? m : withEmptyItems(m, batch.map((d) => isBlankDoc(d)));
+      return kept.length === batch.length
+        ? m
+        : withEmptyItems(
+            m,
+            batch.map((d) => isBlankDoc(d)),
+          );
     };
 
     // Pass 1: a spread-out sample of documents (every n-th) up to the token budget.
@@ -131,12 +158,17 @@ export class ColbertRetriever implements Retriever {
   /** Wraps a loaded index; the encoder must produce the index's token dimension (or more). */
   static fromIndex(index: PlaidIndex, encoder: TokenEncoder, options: { model?: string; threads?: number } = {}): ColbertRetriever {
     checkOptions(colbertFromIndexOptionsSchema, options, 'ColbertRetriever.fromIndex options');
-    if (encoder.dim < index.dim) throw new QuarryError('DIMENSION_MISMATCH', `The ColBERT index holds ${index.dim}-d token vectors but the query encoder gives ${encoder.dim}-d; use the encoder the index was built with.`);
+    if (encoder.dim < index.dim)
+      throw new QuarryError('DIMENSION_MISMATCH', `The ColBERT index holds ${index.dim}-d token vectors but the query encoder gives ${encoder.dim}-d; use the encoder the index was built with.`);
     if (options.model !== undefined && options.model !== index.meta.model) {
-      throw new QuarryError('MODEL_MISMATCH', `The ColBERT index was built with token encoder "${index.meta.model}" but the query encoder is "${options.model}"; rebuild the index or pass the same encoder.`, {
-        index: index.meta.model,
-        encoder: options.model,
-      });
+      throw new QuarryError(
+        'MODEL_MISMATCH',
+        `The ColBERT index was built with token encoder "${index.meta.model}" but the query encoder is "${options.model}"; rebuild the index or pass the same encoder.`,
+        {
+          index: index.meta.model,
+          encoder: options.model,
+        },
+      );
     }
     return new ColbertRetriever(encoder, index, options.threads);
   }

@@ -20,18 +20,32 @@ const vec = (dim: number) => fc.array(fc.float({ min: -1, max: 1, noNaN: true })
 describe('maxSim', () => {
   it('equals the reference formula (property, any dim including non-multiples of 4)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 9 }).chain((dim) => fc.tuple(fc.constant(dim), fc.array(vec(dim), { minLength: 1, maxLength: 6 }), fc.array(vec(dim), { maxLength: 8 }))), ([dim, q, d]) => {
-        const qs = ragged(dim, [q]);
-        const ds = ragged(dim, [[], d]);
-        expect(maxSim(qs, 0, ds, 1)).toBeCloseTo(reference(q, d), 4);
-        expect(maxSim(qs, 0, ds, 0)).toBe(0);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 9 }).chain((dim) => fc.tuple(fc.constant(dim), fc.array(vec(dim), { minLength: 1, maxLength: 6 }), fc.array(vec(dim), { maxLength: 8 }))),
+        ([dim, q, d]) => {
+          const qs = ragged(dim, [q]);
+          const ds = ragged(dim, [[], d]);
+          expect(maxSim(qs, 0, ds, 1)).toBeCloseTo(reference(q, d), 4);
+          expect(maxSim(qs, 0, ds, 0)).toBe(0);
+        },
+      ),
     );
   });
 
   it('a hand-computed case, and the alignment names the best document token per query token', () => {
-    const q = ragged(2, [[[1, 0], [0, 1]]]);
-    const d = ragged(2, [[[0.6, 0.8], [1, 0], [0, -1]]]);
+    const q = ragged(2, [
+      [
+        [1, 0],
+        [0, 1],
+      ],
+    ]);
+    const d = ragged(2, [
+      [
+        [0.6, 0.8],
+        [1, 0],
+        [0, -1],
+      ],
+    ]);
     expect(maxSim(q, 0, d, 0)).toBeCloseTo(1 + 0.8, 6);
     const a = maxSimAlignment(q, 0, d, 0);
     expect([...a.docToken]).toEqual([1, 0]);
@@ -46,7 +60,13 @@ describe('maxSim', () => {
 
 describe('Matryoshka truncation', () => {
   it('keeps a re-normalised prefix of every token vector', () => {
-    const m = ragged(4, [[[3, 4, 5, 6]], [[0, 2, 1, 1], [1, 0, 0, 0]]]);
+    const m = ragged(4, [
+      [[3, 4, 5, 6]],
+      [
+        [0, 2, 1, 1],
+        [1, 0, 0, 0],
+      ],
+    ]);
     const t = truncateTokens(m, 2);
     expect(t.dim).toBe(2);
     expect([...t.data].map((v) => Number(v.toFixed(6)))).toEqual([0.6, 0.8, 0, 1, 1, 0]);

@@ -36,8 +36,16 @@ function folder(files: Record<string, string> = {}): string {
 async function reference(dir: string, ids: Int32Array, attended: number, keep: Int32Array): Promise<Float32Array> {
   const session = await ort.InferenceSession.create(join(dir, 'model.onnx'));
   const out = await session.run({
-    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, ids.length]),
-    attention_mask: new ort.Tensor('int64', BigInt64Array.from(ids, (_, t) => (t < attended ? 1n : 0n)), [1, ids.length]),
+    input_ids: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(ids, (v) => BigInt(v)),
+      [1, ids.length],
+    ),
+    attention_mask: new ort.Tensor(
+      'int64',
+      BigInt64Array.from(ids, (_, t) => (t < attended ? 1n : 0n)),
+      [1, ids.length],
+    ),
   });
   const data = out['token_embeddings']!.data as Float32Array;
   const rows = new Float32Array(keep.length * OUT_DIM);
@@ -124,7 +132,12 @@ describe('OnnxColbertEncoder on a ColBERT-shaped ONNX export', () => {
     const four = await encoder.encodeTokens(['aspirin'], { role: 'query', dim: 4 });
     const row = full.data.subarray(0, 4);
     const n = Math.hypot(...row);
-    expect(maxDiff(four.data.subarray(0, 4), row.map((v) => v / n))).toBeLessThan(1e-6);
+    expect(
+      maxDiff(
+        four.data.subarray(0, 4),
+        row.map((v) => v / n),
+      ),
+    ).toBeLessThan(1e-6);
     await expect(encoder.encodeTokens(['x'], { role: 'query', dim: 9 })).rejects.toThrow(/1\.\.8/);
     const trained = folder({ 'colbert.json': JSON.stringify({ matryoshkaDims: [4] }) });
     await expect(OnnxColbertEncoder.load(trained, { dim: 6 })).rejects.toThrow(/trained for token dims 4, 8; 6 is not one of them/);
@@ -132,13 +145,17 @@ describe('OnnxColbertEncoder on a ColBERT-shaped ONNX export', () => {
   });
 
   it('reads Stanford ColBERT and PyLate configs', async () => {
-    const stanford = await OnnxColbertEncoder.load(folder({ 'artifact.metadata': JSON.stringify({ query_token_id: '[unused2]', doc_token_id: '[unused3]', query_maxlen: 16, doc_maxlen: 40, mask_punctuation: false }) }));
+    const stanford = await OnnxColbertEncoder.load(
+      folder({ 'artifact.metadata': JSON.stringify({ query_token_id: '[unused2]', doc_token_id: '[unused3]', query_maxlen: 16, doc_maxlen: 40, mask_punctuation: false }) }),
+    );
     expect(stanford.prepare('a b', 'query').ids.length).toBe(16);
     expect(stanford.prepare('a b', 'query').ids[1]).toBe(3);
     const doc = stanford.prepare('a, b.', 'document');
     expect(doc.ids[1]).toBe(4);
     expect(doc.keep.length).toBe(doc.ids.length);
-    const pylate = await OnnxColbertEncoder.load(folder({ 'config_sentence_transformers.json': JSON.stringify({ query_prefix: '[unused5] ', document_prefix: '[unused6] ', query_length: 24, attend_to_expansion_tokens: false }) }));
+    const pylate = await OnnxColbertEncoder.load(
+      folder({ 'config_sentence_transformers.json': JSON.stringify({ query_prefix: '[unused5] ', document_prefix: '[unused6] ', query_length: 24, attend_to_expansion_tokens: false }) }),
+    );
     const q = pylate.prepare('a b', 'query');
     expect([q.ids.length, q.ids[1], q.attended]).toEqual([24, 6, 5]);
   });

@@ -189,7 +189,12 @@ describe('MaxSimKernel (onnxruntime)', () => {
         const offsets = Int32Array.from([0, ...lengths.map((_, i) => lengths.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
         const docs = { dim, offsets, data: Float32Array.from({ length: offsets[lengths.length]! * dim }, () => rng.normal()) };
         const q = { dim, offsets: Int32Array.of(0, nq), data: Float32Array.from({ length: nq * dim }, () => rng.normal()) };
-        const items = Int32Array.from(lengths.map((_, i) => i).reverse().filter((i) => i % 3 !== 1));
+        const items = Int32Array.from(
+          lengths
+            .map((_, i) => i)
+            .reverse()
+            .filter((i) => i % 3 !== 1),
+        );
         const got = await kernel.score(q, 0, docs, items);
         items.forEach((doc, i) => expect(got[i]).toBeCloseTo(maxSim(q, 0, docs, doc), 3));
       }),

@@ -125,7 +125,17 @@ describe('trainTokenModel', () => {
     ];
     const out = join(mkdtempSync(join(tmpdir(), 'quarry-token-model-')), 'm');
     const train = (dir?: string) =>
-      trainTokenModel({ init: bundledModelDir('scifact-static'), contextual: { hidden: 4, kernel: 3 }, examples, steps: 4, batchSize: 2, seed: 7, threads: 1, dims: [32, 64], ...(dir ? { out: dir } : {}) });
+      trainTokenModel({
+        init: bundledModelDir('scifact-static'),
+        contextual: { hidden: 4, kernel: 3 },
+        examples,
+        steps: 4,
+        batchSize: 2,
+        seed: 7,
+        threads: 1,
+        dims: [32, 64],
+        ...(dir ? { out: dir } : {}),
+      });
     const a = await train(out);
     const b = await train();
     expect(a.losses).toEqual(b.losses);

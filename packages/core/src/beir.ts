@@ -121,7 +121,8 @@ export async function loadSplit(dataset: BeirDataset, split: string): Promise<{ 
     const known = Object.keys(dataset.qrelsFiles);
     throw new DatasetError('DATASET_NOT_FOUND', `no qrels for split "${split}"; available splits: ${known.join(', ') || '(none)'}`, join(dataset.dir, 'qrels'));
   }
-  if (!dataset.queriesFile) throw new DatasetError('DATASET_NOT_FOUND', `missing queries.jsonl (or queries.jsonl.gz); evaluating split "${split}" needs the queries as well as qrels/${split}.tsv`, dataset.dir);
+  if (!dataset.queriesFile)
+    throw new DatasetError('DATASET_NOT_FOUND', `missing queries.jsonl (or queries.jsonl.gz); evaluating split "${split}" needs the queries as well as qrels/${split}.tsv`, dataset.dir);
   const qrels = await readQrels(qrelsFile);
   const queries: Query[] = [];
   for await (const q of readQueries(dataset.queriesFile)) if (qrels.has(q.id)) queries.push(q);

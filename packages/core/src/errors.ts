@@ -45,7 +45,11 @@ export interface ConfigIssue {
 
 /** A config object failed its schema; `issues` lists each offending path, `file` the file it came from. */
 export class ConfigError extends QuarryError {
-  constructor(message: string, readonly issues: readonly ConfigIssue[] = [], readonly file?: string) {
+  constructor(
+    message: string,
+    readonly issues: readonly ConfigIssue[] = [],
+    readonly file?: string,
+  ) {
     super('CONFIG_INVALID', message, file === undefined ? { issues } : { issues, file });
   }
 }
@@ -55,7 +59,13 @@ export class ConfigError extends QuarryError {
  * `suggestion` the closest one. `where` (a file and path) says where the name was written.
  */
 export class PluginNotFoundError extends QuarryError {
-  constructor(readonly kind: string, readonly pluginName: string, readonly available: readonly string[], readonly suggestion?: string, where?: string) {
+  constructor(
+    readonly kind: string,
+    readonly pluginName: string,
+    readonly available: readonly string[],
+    readonly suggestion?: string,
+    where?: string,
+  ) {
     super(
       'PLUGIN_UNKNOWN',
       `${where ? `${where}: ` : ''}Unknown ${kind} plugin "${pluginName}"${suggestion ? ` (did you mean "${suggestion}"?)` : ''}. Available ${kind} plugins: ${available.length ? available.join(', ') : '(none registered)'}.`,
@@ -66,7 +76,12 @@ export class PluginNotFoundError extends QuarryError {
 
 /** A dataset file is missing or a line in it cannot be parsed. */
 export class DatasetError extends QuarryError {
-  constructor(code: 'DATASET_NOT_FOUND' | 'DATASET_MALFORMED' | 'RUN_MALFORMED', message: string, readonly file: string, readonly line?: number) {
+  constructor(
+    code: 'DATASET_NOT_FOUND' | 'DATASET_MALFORMED' | 'RUN_MALFORMED',
+    message: string,
+    readonly file: string,
+    readonly line?: number,
+  ) {
     super(code, line === undefined ? `${file}: ${message}` : `${file}:${line}: ${message}`, { file, line });
   }
 }
@@ -79,14 +94,22 @@ export class InputError extends QuarryError {
 }
 
 export class DimensionMismatchError extends QuarryError {
-  constructor(readonly expected: number, readonly actual: number, what = 'vector') {
+  constructor(
+    readonly expected: number,
+    readonly actual: number,
+    what = 'vector',
+  ) {
     super('DIMENSION_MISMATCH', `Expected a ${what} of dimension ${expected}, got ${actual}.`, { expected, actual });
   }
 }
 
 export class DuplicateIdError extends QuarryError {
   /** With `at`, the id repeats in a file: the message names the file and both lines. */
-  constructor(readonly id: string, where = 'index', readonly at?: { file: string; line: number; firstLine: number }) {
+  constructor(
+    readonly id: string,
+    where = 'index',
+    readonly at?: { file: string; line: number; firstLine: number },
+  ) {
     super(
       'DUPLICATE_ID',
       at
@@ -102,14 +125,20 @@ export class DuplicateIdError extends QuarryError {
  * something that is not a Quarry index (or the dataset being indexed). Nothing was touched.
  */
 export class OutputDirError extends QuarryError {
-  constructor(readonly dir: string, reason: string) {
+  constructor(
+    readonly dir: string,
+    reason: string,
+  ) {
     super('OUTPUT_DIR_REFUSED', `${dir}: refusing to write here: ${reason}`, { dir });
   }
 }
 
 /** An on-disk index failed its manifest or checksum check. */
 export class IndexCorruptError extends QuarryError {
-  constructor(message: string, readonly dir: string) {
+  constructor(
+    message: string,
+    readonly dir: string,
+  ) {
     super('INDEX_CORRUPT', `${dir}: ${message}`, { dir });
   }
 }

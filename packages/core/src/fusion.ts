@@ -25,10 +25,7 @@ export type ScoreNormalization = 'none' | 'minmax' | 'zscore';
  * since BM25 and cosine live on different scales), then summed with weights.
  * A document missing from a ranking contributes that ranking's minimum normalised score.
  */
-export function weightedScoreFusion(
-  rankings: readonly (readonly Hit[])[],
-  options: { weights?: readonly number[]; normalization?: ScoreNormalization; limit?: number } = {},
-): Hit[] {
+export function weightedScoreFusion(rankings: readonly (readonly Hit[])[], options: { weights?: readonly number[]; normalization?: ScoreNormalization; limit?: number } = {}): Hit[] {
   const weights = checkWeights(options.weights, rankings.length);
   const normalization = options.normalization ?? 'minmax';
   const normalized = rankings.map((hits) => normalizeScores(hits, normalization));

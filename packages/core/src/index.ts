@@ -7,7 +7,21 @@ export { evaluate, evaluateQuery, parseMetric, trecEvalOrder, type EvaluationRes
 export { readLines, readJsonLines, type ReadLinesOptions } from './lines.js';
 export { openBeirDataset, readCorpus, readQueries, readQrels, loadSplit, type BeirDataset, type ReadCorpusOptions } from './beir.js';
 export { formatTrecRun, readTrecRun } from './trec.js';
-export { MANIFEST_FILE, assertWritableIndexDir, bytesOf, openIndexDir, readTyped, readTypedFile, safeJoin, saveIndexDir, sha256, writeFileAtomic, type IndexManifest, type OpenIndexOptions, type SaveIndexOptions } from './persist.js';
+export {
+  MANIFEST_FILE,
+  assertWritableIndexDir,
+  bytesOf,
+  openIndexDir,
+  readTyped,
+  readTypedFile,
+  safeJoin,
+  saveIndexDir,
+  sha256,
+  writeFileAtomic,
+  type IndexManifest,
+  type OpenIndexOptions,
+  type SaveIndexOptions,
+} from './persist.js';
 export { checkOptions, closestMatch, formatConfigPath, parseConfig, runtimeOptionsShape, z, type ConfigSource } from './schema.js';
 export {
   PluginRegistry,

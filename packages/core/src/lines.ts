@@ -35,7 +35,12 @@ export async function* readLines(file: string, options: ReadLinesOptions = {}): 
     } catch {
       if (!options.allowInvalidUtf8) {
         const at = firstInvalidByte(line);
-        throw new DatasetError('DATASET_MALFORMED', `is not valid UTF-8 (byte 0x${line[at]?.toString(16).padStart(2, '0') ?? '??'} at column ${at + 1}); re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8), or allow replacement with U+FFFD`, file, n);
+        throw new DatasetError(
+          'DATASET_MALFORMED',
+          `is not valid UTF-8 (byte 0x${line[at]?.toString(16).padStart(2, '0') ?? '??'} at column ${at + 1}); re-encode the file as UTF-8 (e.g. iconv -f latin1 -t utf-8), or allow replacement with U+FFFD`,
+          file,
+          n,
+        );
       }
       options.onInvalidUtf8?.(n);
       return lenient.decode(line);

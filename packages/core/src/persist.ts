@@ -56,8 +56,7 @@ export async function assertWritableIndexDir(dir: string, options: SaveIndexOpti
   if (!info.isDirectory()) throw new OutputDirError(target, 'it is a file, not a folder; choose a new or empty folder for the index.');
   const entries = await readdir(target);
   if (entries.length === 0) return;
-  const foreign = (detail: string) =>
-    new OutputDirError(target, `it is not empty and not a Quarry index (${detail}); choose a new or empty folder, or move those files away first.`);
+  const foreign = (detail: string) => new OutputDirError(target, `it is not empty and not a Quarry index (${detail}); choose a new or empty folder, or move those files away first.`);
   if (!entries.includes(MANIFEST_FILE)) throw foreign(`no ${MANIFEST_FILE}; it holds ${sample(entries.sort())}`);
   const manifest = await readManifest(join(target, MANIFEST_FILE));
   if (!manifest) throw foreign(`its ${MANIFEST_FILE} is not a Quarry index manifest`);
@@ -296,7 +295,6 @@ async function fsyncFile(path: string): Promise<void> {
     await handle.close();
   }
 }
-
 
 /**
  * Reads a binary file straight into a typed array of its size: one allocation, no

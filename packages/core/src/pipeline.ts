@@ -125,22 +125,23 @@ export class Pipeline implements Retriever {
    */
   async save(dir: string, options: SaveIndexOptions = {}): Promise<void> {
     const saved: string[] = [];
-    await saveIndexDir(dir, { format: PIPELINE_FORMAT, version: PIPELINE_VERSION, meta: { config: this.config, saved } }, async (tmp) => {
-      const lines: string[] = [];
-      for (const doc of this.docs) lines.push(JSON.stringify(doc));
-      await writeFile(join(tmp, 'docs.jsonl.gz'), gzipSync(lines.join('\n')));
-      const stages: [string, unknown][] = [
-        ...this.retrievers.map((r, i) => [`retriever-${i}`, r] as [string, unknown]),
-        ['rewriter', this.rewriter],
-        ['reranker', this.reranker],
-      ];
-      for (const [sub, stage] of stages) {
-        if (isPersistable(stage)) {
-          await stage.save(join(tmp, sub));
-          saved.push(sub);
+    await saveIndexDir(
+      dir,
+      { format: PIPELINE_FORMAT, version: PIPELINE_VERSION, meta: { config: this.config, saved } },
+      async (tmp) => {
+        const lines: string[] = [];
+        for (const doc of this.docs) lines.push(JSON.stringify(doc));
+        await writeFile(join(tmp, 'docs.jsonl.gz'), gzipSync(lines.join('\n')));
+        const stages: [string, unknown][] = [...this.retrievers.map((r, i) => [`retriever-${i}`, r] as [string, unknown]), ['rewriter', this.rewriter], ['reranker', this.reranker]];
+        for (const [sub, stage] of stages) {
+          if (isPersistable(stage)) {
+            await stage.save(join(tmp, sub));
+            saved.push(sub);
+          }
         }
-      }
-    }, options);
+      },
+      options,
+    );
   }
 
   async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {

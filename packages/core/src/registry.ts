@@ -95,7 +95,10 @@ export class PluginRegistry {
   }
 
   names(kind: PluginKind): string[] {
-    return [...this.#plugins.values()].filter((p) => p.kind === kind).map((p) => p.name).sort();
+    return [...this.#plugins.values()]
+      .filter((p) => p.kind === kind)
+      .map((p) => p.name)
+      .sort();
   }
 
   list(): Plugin[] {

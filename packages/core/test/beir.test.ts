@@ -58,7 +58,11 @@ describe('BEIR dataset I/O', () => {
       'qrels/dev.tsv': 'query-id\tcorpus-id\tscore\nq\t1\t1\n',
     });
     const ds = openBeirDataset(dir);
-    await expect((async () => { for await (const _ of readCorpus(ds.corpusFile)); })()).rejects.toThrow(/has no string "text"/);
+    await expect(
+      (async () => {
+        for await (const _ of readCorpus(ds.corpusFile));
+      })(),
+    ).rejects.toThrow(/has no string "text"/);
     await expect(loadSplit(ds, 'test')).rejects.toThrow(/available splits: dev/);
     expect(() => openBeirDataset(join(dir, 'nope'))).toThrow(DatasetError);
   });
@@ -66,14 +70,30 @@ describe('BEIR dataset I/O', () => {
   it('reads TREC qrels and round-trips TREC run files exactly', async () => {
     const dir = tmpDataset({ 'q.txt': 'q1 0 d1 2\nq1 0 d2 0\n', 'bad.txt': 'q1 0 d1\nq1 0 d1 x 1\n' });
     const q = await readQrels(join(dir, 'q.txt'));
-    expect(q.get('q1')).toEqual(new Map([['d1', 2], ['d2', 0]]));
+    expect(q.get('q1')).toEqual(
+      new Map([
+        ['d1', 2],
+        ['d2', 0],
+      ]),
+    );
     await expect(readQrels(join(dir, 'bad.txt'))).rejects.toThrow(/bad\.txt:2/);
-    const run = new Map([['q1', [{ id: 'd2', score: 0.1 + 0.2 }, { id: 'd1', score: 7 }]]]);
+    const run = new Map([
+      [
+        'q1',
+        [
+          { id: 'd2', score: 0.1 + 0.2 },
+          { id: 'd1', score: 7 },
+        ],
+      ],
+    ]);
     const text = formatTrecRun(run, 'tag');
     expect(text.split('\n')[0]).toBe('q1 Q0 d1 1 7 tag');
     writeFileSync(join(dir, 'run.trec'), text);
     const back = await readTrecRun(join(dir, 'run.trec'));
-    expect(back.get('q1')).toEqual([{ id: 'd1', score: 7 }, { id: 'd2', score: 0.1 + 0.2 }]);
+    expect(back.get('q1')).toEqual([
+      { id: 'd1', score: 7 },
+      { id: 'd2', score: 0.1 + 0.2 },
+    ]);
   });
 });
 
@@ -103,7 +123,10 @@ describe('strict corpus reading', () => {
 
   it('fails on an empty corpus', async () => {
     const dir = tmpDataset({ 'corpus.jsonl': '\n\n' });
-    await expect(drain(readCorpus(openBeirDataset(dir).corpusFile))).rejects.toMatchObject({ code: 'DATASET_MALFORMED', message: expect.stringMatching(/corpus\.jsonl: the corpus holds no documents/) });
+    await expect(drain(readCorpus(openBeirDataset(dir).corpusFile))).rejects.toMatchObject({
+      code: 'DATASET_MALFORMED',
+      message: expect.stringMatching(/corpus\.jsonl: the corpus holds no documents/),
+    });
   });
 
   it('names the file and both lines of a duplicate _id', async () => {

@@ -9,7 +9,10 @@ describe('TopK', () => {
         const heap = new TopK(k);
         scores.forEach((s, i) => heap.push(i, s));
         const { indices, scores: top } = heap.drain();
-        const expected = scores.map((s, i) => ({ s, i })).sort((a, b) => b.s - a.s || a.i - b.i).slice(0, k);
+        const expected = scores
+          .map((s, i) => ({ s, i }))
+          .sort((a, b) => b.s - a.s || a.i - b.i)
+          .slice(0, k);
         expect([...indices]).toEqual(expected.map((e) => e.i));
         expect([...top]).toEqual(expected.map((e) => e.s));
       }),
@@ -27,8 +30,14 @@ describe('TopK', () => {
 });
 
 describe('fusion', () => {
-  const a = [{ id: 'x', score: 10 }, { id: 'y', score: 5 }];
-  const b = [{ id: 'y', score: 0.9 }, { id: 'z', score: 0.1 }];
+  const a = [
+    { id: 'x', score: 10 },
+    { id: 'y', score: 5 },
+  ];
+  const b = [
+    { id: 'y', score: 0.9 },
+    { id: 'z', score: 0.1 },
+  ];
 
   it('RRF sums 1/(k + rank) over rankings', () => {
     const fused = reciprocalRankFusion([a, b], { k: 60 });
@@ -40,7 +49,11 @@ describe('fusion', () => {
   it('weighted fusion min-max normalises each ranking, missing docs take the floor', () => {
     const fused = weightedScoreFusion([a, b], { weights: [0.5, 0.5] });
     // a: x=1, y=0; b: y=1, z=0 -> x=.5, y=.5, z=0 (x before y by id)
-    expect(fused).toEqual([{ id: 'x', score: 0.5 }, { id: 'y', score: 0.5 }, { id: 'z', score: 0 }]);
+    expect(fused).toEqual([
+      { id: 'x', score: 0.5 },
+      { id: 'y', score: 0.5 },
+      { id: 'z', score: 0 },
+    ]);
   });
 
   it('rejects mismatched weights', () => {

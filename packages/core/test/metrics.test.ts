@@ -22,12 +22,26 @@ const run = (rows: [string, string, number][]): Run => {
 describe('metrics match trec_eval', () => {
   // Published pytrec_eval (trec_eval's C code) outputs, from ir_measures' test suite.
   const judged = qrels([
-    ['0', 'D0', 1], ['0', 'D1', -1], ['0', 'D2', 0], ['0', 'D3', 2], ['0', 'D4', 0],
-    ['1', 'D0', 1], ['1', 'D3', 2], ['1', 'D4', -1], ['1', 'D5', 0],
+    ['0', 'D0', 1],
+    ['0', 'D1', -1],
+    ['0', 'D2', 0],
+    ['0', 'D3', 2],
+    ['0', 'D4', 0],
+    ['1', 'D0', 1],
+    ['1', 'D3', 2],
+    ['1', 'D4', -1],
+    ['1', 'D5', 0],
   ]);
   const ranked = run([
-    ['0', 'D0', 0.8], ['0', 'D2', 0.7], ['0', 'D1', 0.3], ['0', 'D3', 0.4], ['0', 'D4', 0.1],
-    ['1', 'D1', 0.8], ['1', 'D4', 0.7], ['1', 'D3', 0.3], ['1', 'D2', 0.4],
+    ['0', 'D0', 0.8],
+    ['0', 'D2', 0.7],
+    ['0', 'D1', 0.3],
+    ['0', 'D3', 0.4],
+    ['0', 'D4', 0.1],
+    ['1', 'D1', 0.8],
+    ['1', 'D4', 0.7],
+    ['1', 'D3', 0.3],
+    ['1', 'D2', 0.4],
   ]);
 
   it('map equals trec_eval on the pytrec_eval reference case', () => {
@@ -39,8 +53,14 @@ describe('metrics match trec_eval', () => {
 
   it('set precision/recall through P@k and recall@k at full depth', () => {
     const judged2 = qrels([
-      ['0', 'D0', 0], ['0', 'D1', 1], ['0', 'D2', 2], ['0', 'D3', 2], ['0', 'D4', 0],
-      ['1', 'D0', 1], ['1', 'D3', 2], ['1', 'D5', 0],
+      ['0', 'D0', 0],
+      ['0', 'D1', 1],
+      ['0', 'D2', 2],
+      ['0', 'D3', 2],
+      ['0', 'D4', 0],
+      ['1', 'D0', 1],
+      ['1', 'D3', 2],
+      ['1', 'D5', 0],
     ]);
     const r = evaluate(ranked, judged2, ['recall@1000', 'p@5', 'p@4']);
     // trec_eval SetR: q0 1.0, q1 0.5 (mean 0.75). P@5 of q0 = 3/5; P@4 of q1 = 1/4.
@@ -62,16 +82,36 @@ describe('metrics match trec_eval', () => {
   });
 
   it('breaks score ties by doc id descending, as trec_eval does', () => {
-    const ordered = trecEvalOrder([{ id: 'a', score: 1 }, { id: 'c', score: 1 }, { id: 'b', score: 2 }, { id: 'b2', score: 1 }]);
+    const ordered = trecEvalOrder([
+      { id: 'a', score: 1 },
+      { id: 'c', score: 1 },
+      { id: 'b', score: 2 },
+      { id: 'b2', score: 1 },
+    ]);
     expect(ordered.map((h) => h.id)).toEqual(['b', 'c', 'b2', 'a']);
     // The tie order changes metrics: relevant 'a' sits last among the tied docs.
-    const r = evaluate(run([['q', 'a', 1], ['q', 'z', 1]]), qrels([['q', 'a', 1]]), ['mrr@10']);
+    const r = evaluate(
+      run([
+        ['q', 'a', 1],
+        ['q', 'z', 1],
+      ]),
+      qrels([['q', 'a', 1]]),
+      ['mrr@10'],
+    );
     expect(r.metrics['mrr@10']).toBe(0.5);
   });
 
   it('mrr@k only looks at the top k; rprec uses R = number of relevant docs', () => {
-    const q = qrels([['q', 'x', 1], ['q', 'y', 1]]);
-    const rr = run([['q', 'a', 5], ['q', 'b', 4], ['q', 'x', 3], ['q', 'y', 2]]);
+    const q = qrels([
+      ['q', 'x', 1],
+      ['q', 'y', 1],
+    ]);
+    const rr = run([
+      ['q', 'a', 5],
+      ['q', 'b', 4],
+      ['q', 'x', 3],
+      ['q', 'y', 2],
+    ]);
     const r = evaluate(rr, q, ['mrr@2', 'mrr@3', 'rprec', 'map']);
     expect(r.metrics['mrr@2']).toBe(0);
     expect(r.metrics['mrr@3']).toBeCloseTo(1 / 3, 12);
@@ -80,7 +120,17 @@ describe('metrics match trec_eval', () => {
   });
 
   it('counts qrels queries missing from the run as zero (trec_eval -c) and ignores unjudged run queries', () => {
-    const r = evaluate(run([['q1', 'd', 1], ['extra', 'd', 1]]), qrels([['q1', 'd', 1], ['q2', 'e', 1]]), ['ndcg@10']);
+    const r = evaluate(
+      run([
+        ['q1', 'd', 1],
+        ['extra', 'd', 1],
+      ]),
+      qrels([
+        ['q1', 'd', 1],
+        ['q2', 'e', 1],
+      ]),
+      ['ndcg@10'],
+    );
     expect(r.queries).toBe(2);
     expect(r.metrics['ndcg@10']).toBe(0.5);
   });
@@ -91,7 +141,16 @@ describe('metrics match trec_eval', () => {
   });
 
   it('rejects duplicate docs in a ranking and unknown metric names', () => {
-    expect(() => evaluate(run([['q', 'd', 1], ['q', 'd', 2]]), qrels([['q', 'd', 1]]), ['map'])).toThrow(/twice/);
+    expect(() =>
+      evaluate(
+        run([
+          ['q', 'd', 1],
+          ['q', 'd', 2],
+        ]),
+        qrels([['q', 'd', 1]]),
+        ['map'],
+      ),
+    ).toThrow(/twice/);
     expect(() => parseMetric('ndcg@0')).toThrow(/Unknown metric/);
     expect(() => parseMetric('bleu')).toThrow(/ndcg@k/);
   });
@@ -105,7 +164,10 @@ describe('metrics match trec_eval', () => {
         (ranking, relevant, grades) => {
           const q = qrels(relevant.map((d, i) => ['q', `d${d}`, grades[i]!]));
           const r = evaluate(run(ranking.map((d, i) => ['q', `d${d}`, 100 - i])), q, ['ndcg@10', 'map', 'mrr@10', 'recall@5', 'p@5', 'rprec']);
-          for (const v of Object.values(r.metrics)) expect(v).toBeGreaterThanOrEqual(0), expect(v).toBeLessThanOrEqual(1 + 1e-12);
+          for (const v of Object.values(r.metrics)) {
+            expect(v).toBeGreaterThanOrEqual(0);
+            expect(v).toBeLessThanOrEqual(1 + 1e-12);
+          }
           const ideal = [...relevant].map((d, i) => ({ d, g: grades[i]! })).sort((a, b) => b.g - a.g);
           const perfect = evaluate(run(ideal.map((x, i) => ['q', `d${x.d}`, 100 - i])), q, ['ndcg@10', 'map', 'rprec']);
           expect(perfect.metrics['ndcg@10']).toBeCloseTo(1, 12);

@@ -2,24 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  MemoryDocStore,
-  Pipeline,
-  PluginNotFoundError,
-  PluginRegistry,
-  definePlugin,
-  z,
-  type Hit,
-  type Query,
-  type Retriever,
-  type SearchOptions,
-} from '../src/index.js';
+import { ConfigError, MemoryDocStore, Pipeline, PluginNotFoundError, PluginRegistry, definePlugin, z, type Hit, type Query, type Retriever, type SearchOptions } from '../src/index.js';
 
 /** Test-only retriever: counts shared lowercase words (enough to exercise composition). */
 class OverlapRetriever implements Retriever {
   readonly name = 'overlap';
-  constructor(private readonly docs: MemoryDocStore, private readonly bonus: number) {}
+  constructor(
+    private readonly docs: MemoryDocStore,
+    private readonly bonus: number,
+  ) {}
   async search(q: Query | string, o?: SearchOptions): Promise<Hit[]> {
     return (await this.searchBatch([q], o))[0]!;
   }
@@ -28,7 +19,12 @@ class OverlapRetriever implements Retriever {
       const words = new Set((typeof q === 'string' ? q : q.text).toLowerCase().split(/\W+/));
       const hits: Hit[] = [];
       for (const d of this.docs) {
-        const score = d.text.toLowerCase().split(/\W+/).filter((w) => words.has(w)).length + this.bonus * Number(d.id);
+        const score =
+          d.text
+            .toLowerCase()
+            .split(/\W+/)
+            .filter((w) => words.has(w)).length +
+          this.bonus * Number(d.id);
         if (score > 0 && (!o.filter || o.filter(d.id))) hits.push({ id: d.id, score });
       }
       return hits.sort((a, b) => b.score - a.score).slice(0, o.k ?? 10);
@@ -86,11 +82,7 @@ describe('plugin registry and pipelines', () => {
   });
 
   it('fuses several retrievers with RRF and reranks the top candidates', async () => {
-    const p = await Pipeline.build(
-      { name: 'x', retrievers: [{ plugin: 'overlap' }, { plugin: 'overlap', options: { bonus: 0.1 } }], reranker: { plugin: 'reverse', depth: 2 } },
-      registry,
-      { docs },
-    );
+    const p = await Pipeline.build({ name: 'x', retrievers: [{ plugin: 'overlap' }, { plugin: 'overlap', options: { bonus: 0.1 } }], reranker: { plugin: 'reverse', depth: 2 } }, registry, { docs });
     const hits = await p.search('cats', { k: 3 });
     // Retriever A ranks [1, 3]; B (bonus by id) ranks [3, 1, 2]. RRF ties 1 and 3 (1/61 + 1/62, broken by id),
     // then 2 (1/63). The reranker reverses only the top 2, so the tail keeps its fused order.

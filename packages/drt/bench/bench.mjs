@@ -35,8 +35,10 @@ async function run(length, extra = [], n = Number(trials), nShards = shards) {
   for (let first = 0; first < n; first += per) {
     const count = Math.min(per, n - first);
     parts.push(
-      exec(process.execPath, [join(here, 'run-length.mjs'), '--length', String(length), '--trials', String(count), '--first', String(first), '--seed', values.seed, ...extra], { encoding: 'utf8', maxBuffer: 1 << 24 })
-        .then(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1))),
+      exec(process.execPath, [join(here, 'run-length.mjs'), '--length', String(length), '--trials', String(count), '--first', String(first), '--seed', values.seed, ...extra], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 24,
+      }).then(({ stdout }) => JSON.parse(stdout.trim().split('\n').at(-1))),
     );
   }
   const rs = await Promise.all(parts);
@@ -63,7 +65,9 @@ for (const length of lengths) {
   const b = await run(length, ['--no-gca']);
   // Timing and memory: one process alone answering the first few trials (no parallel shards).
   const t = await run(length, ['--lookback', '0'], timingTrials, 1);
-  console.error(`${length}: GCA ${pct(g.correct, g.trials)} (failed ${JSON.stringify(g.failures)}), lookback 8 ${pct(g8.correct, g8.trials)} (failed ${JSON.stringify(g8.failures)}); baseline ${pct(b.correct, b.trials)}; ${(t.seconds / t.trials).toFixed(3)} s/trial, peak ${t.peakRssMb.toFixed(0)} MiB`);
+  console.error(
+    `${length}: GCA ${pct(g.correct, g.trials)} (failed ${JSON.stringify(g.failures)}), lookback 8 ${pct(g8.correct, g8.trials)} (failed ${JSON.stringify(g8.failures)}); baseline ${pct(b.correct, b.trials)}; ${(t.seconds / t.trials).toFixed(3)} s/trial, peak ${t.peakRssMb.toFixed(0)} MiB`,
+  );
   rows.push({ length, g, g8, b, t });
 }
 // Paged chunk memory at the longest length: resident memory stays bounded.
@@ -77,19 +81,36 @@ const fits = rows.map(({ length, t }) => [length, t.seconds / t.trials, t.peakRs
 /** Least-squares slope of log y on log x (1 = linear growth) and of y on x. */
 function fit(xs, ys) {
   const n = xs.length;
-  const lx = xs.map(Math.log), ly = ys.map(Math.log);
-  const mx = lx.reduce((a, b) => a + b) / n, my = ly.reduce((a, b) => a + b) / n;
-  let sxy = 0, sxx = 0;
-  for (let i = 0; i < n; i++) { sxy += (lx[i] - mx) * (ly[i] - my); sxx += (lx[i] - mx) ** 2; }
-  const ax = xs.reduce((a, b) => a + b) / n, ay = ys.reduce((a, b) => a + b) / n;
-  let cxy = 0, cxx = 0;
-  for (let i = 0; i < n; i++) { cxy += (xs[i] - ax) * (ys[i] - ay); cxx += (xs[i] - ax) ** 2; }
+  const lx = xs.map(Math.log),
+    ly = ys.map(Math.log);
+  const mx = lx.reduce((a, b) => a + b) / n,
+    my = ly.reduce((a, b) => a + b) / n;
+  let sxy = 0,
+    sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (lx[i] - mx) * (ly[i] - my);
+    sxx += (lx[i] - mx) ** 2;
+  }
+  const ax = xs.reduce((a, b) => a + b) / n,
+    ay = ys.reduce((a, b) => a + b) / n;
+  let cxy = 0,
+    cxx = 0;
+  for (let i = 0; i < n; i++) {
+    cxy += (xs[i] - ax) * (ys[i] - ay);
+    cxx += (xs[i] - ax) ** 2;
+  }
   const slope = cxy / cxx;
   return { logSlope: sxy / sxx, slope, intercept: ay - slope * ax };
 }
 const big = fits.filter(([l]) => l >= 16000);
-const tFit = fit(big.map((f) => f[0]), big.map((f) => f[1]));
-const mFit = fit(big.map((f) => f[0]), big.map((f) => f[2]));
+const tFit = fit(
+  big.map((f) => f[0]),
+  big.map((f) => f[1]),
+);
+const mFit = fit(
+  big.map((f) => f[0]),
+  big.map((f) => f[2]),
+);
 
 const fmtLen = (l) => (l >= 1e6 ? `${l / 1e6}M` : l >= 1e3 ? `${l / 1e3}K` : String(l));
 const markdown = [
@@ -97,7 +118,15 @@ const markdown = [
   '',
   table(
     ['tokens', 'DRT (GCA)', 'key inside a chunk', 'key across chunks', 'GCA + lookback 8', 'across, lookback 8', 'baseline (no GCA)'],
-    rows.map(({ length, g, g8, b }) => [fmtLen(length), pct(g.correct, g.trials), pct(g.inside.correct, g.inside.trials), pct(g.crossing.correct, g.crossing.trials), pct(g8.correct, g8.trials), pct(g8.crossing.correct, g8.crossing.trials), pct(b.correct, b.trials)]),
+    rows.map(({ length, g, g8, b }) => [
+      fmtLen(length),
+      pct(g.correct, g.trials),
+      pct(g.inside.correct, g.inside.trials),
+      pct(g.crossing.correct, g.crossing.trials),
+      pct(g8.correct, g8.trials),
+      pct(g8.crossing.correct, g8.crossing.trials),
+      pct(b.correct, b.trials),
+    ]),
   ),
   '',
   `Time and memory: one process alone answering the first ${timingTrials} trials of each length (GCA, chunk states in memory); peak RSS is that process's.`,

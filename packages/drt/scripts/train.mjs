@@ -21,13 +21,12 @@ const options = {
 };
 const result = trainPasskeyModel(options, {
   reportEvery: 50,
-  onProgress: (p) =>
-    console.error(`step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  token acc ${p.tokenAccuracy.toFixed(3)}  ctx <= ${p.maxChunks} chunks  ${p.seconds.toFixed(0)} s`),
+  onProgress: (p) => console.error(`step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  token acc ${p.tokenAccuracy.toFixed(3)}  ctx <= ${p.maxChunks} chunks  ${p.seconds.toFixed(0)} s`),
 });
 const check = evaluatePasskey(result.model, { length: 4000, trials: 50, seed: 99 });
 console.error(`passkey @4000 tokens (seed 99, 50 trials): ${(check.accuracy * 100).toFixed(1)}%`);
 await saveDrtWeights(result.model, values.out, {
-  command: 'node packages/drt/scripts/train.mjs' + (values.steps ? ` --steps ${values.steps}` : '') + (values.seed ? ` --seed ${values.seed}` : ''),
+  command: `node packages/drt/scripts/train.mjs${values.steps ? ` --steps ${values.steps}` : ''}${values.seed ? ` --seed ${values.seed}` : ''}`,
   options: result.options,
   seconds: Math.round(result.seconds),
   finalLoss: result.history.at(-1)?.loss,

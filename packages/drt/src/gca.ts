@@ -162,10 +162,19 @@ export function retrieve(input: GcaInput, config: GcaConfig, chunk: number, grou
  * `scale * sum p v` to `out` at `outOff`.
  */
 export function attendHead(
-  q: Float32Array, qOff: number,
-  k: Float32Array, v: Float32Array, len: number, stride: number, hOff: number, headDim: number,
-  sink: number | undefined, probs: Float32Array,
-  out: Float32Array, outOff: number, weight = 1,
+  q: Float32Array,
+  qOff: number,
+  k: Float32Array,
+  v: Float32Array,
+  len: number,
+  stride: number,
+  hOff: number,
+  headDim: number,
+  sink: number | undefined,
+  probs: Float32Array,
+  out: Float32Array,
+  outOff: number,
+  weight = 1,
 ): void {
   const scale = 1 / Math.sqrt(headDim);
   let max = sink ?? -Infinity;
@@ -195,11 +204,23 @@ export function attendHead(
  * returns the gradient of the sink logit.
  */
 export function attendHeadBackward(
-  q: Float32Array, qOff: number,
-  k: Float32Array, v: Float32Array, len: number, stride: number, hOff: number, headDim: number,
-  hasSink: boolean, probs: Float32Array,
-  dOut: Float32Array, dOutOff: number, doScale: number,
-  dq: Float32Array, dqOff: number, dk: Float32Array, dv: Float32Array,
+  q: Float32Array,
+  qOff: number,
+  k: Float32Array,
+  v: Float32Array,
+  len: number,
+  stride: number,
+  hOff: number,
+  headDim: number,
+  hasSink: boolean,
+  probs: Float32Array,
+  dOut: Float32Array,
+  dOutOff: number,
+  doScale: number,
+  dq: Float32Array,
+  dqOff: number,
+  dk: Float32Array,
+  dv: Float32Array,
 ): number {
   const scale = 1 / Math.sqrt(headDim);
   let dot = 0;
@@ -300,7 +321,11 @@ export function gcaBackward(cache: GcaCache, dOut: Float32Array): GcaGrads {
   const dsink = new Float32Array(heads);
   const dkv = new Map<number, { dk: Float32Array; dv: Float32Array }>();
   const dW = new Map<number, Float64Array[]>();
-  for (const [c, rs] of retrievals) dW.set(c, rs.map((r) => new Float64Array(r.chunks.length)));
+  for (const [c, rs] of retrievals)
+    dW.set(
+      c,
+      rs.map((r) => new Float64Array(r.chunks.length)),
+    );
   for (let t = 0; t < T; t++) {
     const c = input.qChunk[t]!;
     const rs = retrievals.get(c)!;
@@ -319,8 +344,23 @@ export function gcaBackward(cache: GcaCache, dOut: Float32Array): GcaGrads {
         let acc = dkv.get(j);
         if (!acc) dkv.set(j, (acc = { dk: new Float32Array(kv.length * width), dv: new Float32Array(kv.length * width) }));
         dsink[h]! += attendHeadBackward(
-          input.q, off, kv.k, kv.v, kv.length, width, h * headDim, headDim,
-          input.sink !== undefined, probs[t]![h]![m]!, dOut, off, r.weights[m]!, dq, off, acc.dk, acc.dv,
+          input.q,
+          off,
+          kv.k,
+          kv.v,
+          kv.length,
+          width,
+          h * headDim,
+          headDim,
+          input.sink !== undefined,
+          probs[t]![h]![m]!,
+          dOut,
+          off,
+          r.weights[m]!,
+          dq,
+          off,
+          acc.dk,
+          acc.dv,
         );
       }
     }

@@ -49,18 +49,30 @@ export const DEFAULT_DRT_CONFIG: DrtConfig = {
   relValues: 1,
 };
 
-type ParamName =
-  | 'E' | 'Ev' | 'Wq' | 'Wk' | 'B' | 'Rv' | 'Wo'
-  | 'lu' | 'Wvl' | 'Wrq' | 'Wrk'
-  | 'Wq2' | 'Wk2' | 'Wv2' | 'Wo2' | 'sinkLoc' | 'sinkGca' | 'Wout' | 'bout';
+type ParamName = 'E' | 'Ev' | 'Wq' | 'Wk' | 'B' | 'Rv' | 'Wo' | 'lu' | 'Wvl' | 'Wrq' | 'Wrk' | 'Wq2' | 'Wk2' | 'Wv2' | 'Wo2' | 'sinkLoc' | 'sinkGca' | 'Wout' | 'bout';
 
 export function paramLayout(c: DrtConfig): Record<ParamName, [offset: number, size: number]> {
   const d = c.dim;
   const sizes: [ParamName, number][] = [
-    ['E', c.vocab * d], ['Ev', c.vocab * d], ['Wq', d * d], ['Wk', d * d], ['B', c.heads * c.window], ['Rv', c.relValues ? c.window * d : 0], ['Wo', d * d],
-    ['lu', c.heads * d], ['Wvl', d * d], ['Wrq', c.groups * c.relDim * d], ['Wrk', c.groups * c.relDim * d],
-    ['Wq2', d * d], ['Wk2', d * d], ['Wv2', d * d], ['Wo2', d * d], ['sinkLoc', c.heads], ['sinkGca', c.heads],
-    ['Wout', c.vocab * d], ['bout', c.vocab],
+    ['E', c.vocab * d],
+    ['Ev', c.vocab * d],
+    ['Wq', d * d],
+    ['Wk', d * d],
+    ['B', c.heads * c.window],
+    ['Rv', c.relValues ? c.window * d : 0],
+    ['Wo', d * d],
+    ['lu', c.heads * d],
+    ['Wvl', d * d],
+    ['Wrq', c.groups * c.relDim * d],
+    ['Wrk', c.groups * c.relDim * d],
+    ['Wq2', d * d],
+    ['Wk2', d * d],
+    ['Wv2', d * d],
+    ['Wo2', d * d],
+    ['sinkLoc', c.heads],
+    ['sinkGca', c.heads],
+    ['Wout', c.vocab * d],
+    ['bout', c.vocab],
   ];
   const out = {} as Record<ParamName, [number, number]>;
   let off = 0;
@@ -109,8 +121,16 @@ function matVecAdd(W: Float32Array, x: Float32Array | Float64Array, xOff: number
 
 /** dW += dy x^T and dx += W^T dy. */
 function matVecBackward(
-  W: Float32Array, dW: Float32Array, x: Float32Array | Float64Array, xOff: number, rows: number, cols: number,
-  dy: Float32Array | Float64Array, dyOff: number, dx: Float32Array | Float64Array | null, dxOff: number,
+  W: Float32Array,
+  dW: Float32Array,
+  x: Float32Array | Float64Array,
+  xOff: number,
+  rows: number,
+  cols: number,
+  dy: Float32Array | Float64Array,
+  dyOff: number,
+  dx: Float32Array | Float64Array | null,
+  dxOff: number,
 ): void {
   for (let i = 0; i < rows; i++) {
     const g = dy[dyOff + i]!;
@@ -251,7 +271,14 @@ export class DrtModel {
         const ao = h * dh;
         let sum = 0;
         if (dh === 8) {
-          let r0 = 0, r1 = 0, r2 = 0, r3 = 0, r4 = 0, r5 = 0, r6 = 0, r7 = 0;
+          let r0 = 0,
+            r1 = 0,
+            r2 = 0,
+            r3 = 0,
+            r4 = 0,
+            r5 = 0,
+            r6 = 0,
+            r7 = 0;
           for (let s = t, o = 0; s >= lo; s--, o++) {
             const ts = tokens[s]!;
             const p = qke[row + ts]! * eb[bo + o]!;
@@ -259,20 +286,38 @@ export class DrtModel {
             bins[ts]! += p;
             if (Rv) {
               const ro = (bo + o) * 8;
-              r0 += p * Rv[ro]!; r1 += p * Rv[ro + 1]!; r2 += p * Rv[ro + 2]!; r3 += p * Rv[ro + 3]!;
-              r4 += p * Rv[ro + 4]!; r5 += p * Rv[ro + 5]!; r6 += p * Rv[ro + 6]!; r7 += p * Rv[ro + 7]!;
+              r0 += p * Rv[ro]!;
+              r1 += p * Rv[ro + 1]!;
+              r2 += p * Rv[ro + 2]!;
+              r3 += p * Rv[ro + 3]!;
+              r4 += p * Rv[ro + 4]!;
+              r5 += p * Rv[ro + 5]!;
+              r6 += p * Rv[ro + 6]!;
+              r7 += p * Rv[ro + 7]!;
             }
           }
           for (let v = 0; v < V; v++) {
             const b = bins[v]!;
             if (b === 0) continue;
             const eo = v * d + ao;
-            r0 += b * Ev[eo]!; r1 += b * Ev[eo + 1]!; r2 += b * Ev[eo + 2]!; r3 += b * Ev[eo + 3]!;
-            r4 += b * Ev[eo + 4]!; r5 += b * Ev[eo + 5]!; r6 += b * Ev[eo + 6]!; r7 += b * Ev[eo + 7]!;
+            r0 += b * Ev[eo]!;
+            r1 += b * Ev[eo + 1]!;
+            r2 += b * Ev[eo + 2]!;
+            r3 += b * Ev[eo + 3]!;
+            r4 += b * Ev[eo + 4]!;
+            r5 += b * Ev[eo + 5]!;
+            r6 += b * Ev[eo + 6]!;
+            r7 += b * Ev[eo + 7]!;
           }
           const inv = 1 / sum;
-          a[ao] = r0 * inv; a[ao + 1] = r1 * inv; a[ao + 2] = r2 * inv; a[ao + 3] = r3 * inv;
-          a[ao + 4] = r4 * inv; a[ao + 5] = r5 * inv; a[ao + 6] = r6 * inv; a[ao + 7] = r7 * inv;
+          a[ao] = r0 * inv;
+          a[ao + 1] = r1 * inv;
+          a[ao + 2] = r2 * inv;
+          a[ao + 3] = r3 * inv;
+          a[ao + 4] = r4 * inv;
+          a[ao + 5] = r5 * inv;
+          a[ao + 6] = r6 * inv;
+          a[ao + 7] = r7 * inv;
           continue;
         }
         for (let s = t, o = 0; s >= lo; s--, o++) {
@@ -538,7 +583,10 @@ export class DrtModel {
   }
 
   #upper(
-    xq: Float32Array, positions: Int32Array, local: ChunkKV, localStart: number,
+    xq: Float32Array,
+    positions: Int32Array,
+    local: ChunkKV,
+    localStart: number,
     gca: { lq: Float32Array; lk: Float32Array; landmarks: number; kv(chunk: number): ChunkKV } | null,
     gumbel: SeededRandom | undefined,
   ) {
@@ -632,7 +680,10 @@ export class DrtModel {
       let arg = 0;
       for (let v = 0; v < V; v++) {
         const l = f.logits[p * V + v]!;
-        if (l > max) { max = l; arg = v; }
+        if (l > max) {
+          max = l;
+          arg = v;
+        }
       }
       let sum = 0;
       for (let v = 0; v < V; v++) sum += Math.exp(f.logits[p * V + v]! - max);
@@ -664,8 +715,23 @@ export class DrtModel {
       const n = pos - localStart - lo + 1;
       for (let h = 0; h < H; h++) {
         g.sinkLoc[h]! += attendHeadBackward(
-          f.q, p * d + h * dh, local.k.subarray(lo * d), local.v.subarray(lo * d), n, d, h * dh, dh, true, f.locProbs[p * H + h]!,
-          dz, p * d + h * dh, 1, dq, p * d + h * dh, dLocK.subarray(lo * d), dLocV.subarray(lo * d),
+          f.q,
+          p * d + h * dh,
+          local.k.subarray(lo * d),
+          local.v.subarray(lo * d),
+          n,
+          d,
+          h * dh,
+          dh,
+          true,
+          f.locProbs[p * H + h]!,
+          dz,
+          p * d + h * dh,
+          1,
+          dq,
+          p * d + h * dh,
+          dLocK.subarray(lo * d),
+          dLocV.subarray(lo * d),
         );
       }
     }

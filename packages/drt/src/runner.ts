@@ -76,20 +76,21 @@ export function answer(model: DrtModel, prompt: Uint8Array, options: AnswerOptio
       const xl = new Float32Array(n * d);
       model.lowerForward(tokens, localStart, pos + 1, xl, localStart);
       const local = model.projectKV(xl, 0, n);
-      const gca = memory && c >= 2
-        ? {
-            lq: memory.lq,
-            lk: memory.lk,
-            landmarks: memory.size,
-            kv: (jj: number) => {
-              const b = jj > 0 ? back : 0;
-              if (b > 0) kvBuf.set(memory.states(jj - 1).subarray((S - b) * d), 0);
-              kvBuf.set(memory.states(jj), b * d);
-              if (overlap > 0) kvBuf.set(memory.states(jj + 1).subarray(0, overlap * d), (b + S) * d);
-              return model.projectKV(kvBuf, 0, b + S + overlap);
-            },
-          }
-        : null;
+      const gca =
+        memory && c >= 2
+          ? {
+              lq: memory.lq,
+              lk: memory.lk,
+              landmarks: memory.size,
+              kv: (jj: number) => {
+                const b = jj > 0 ? back : 0;
+                if (b > 0) kvBuf.set(memory.states(jj - 1).subarray((S - b) * d), 0);
+                kvBuf.set(memory.states(jj), b * d);
+                if (overlap > 0) kvBuf.set(memory.states(jj + 1).subarray(0, overlap * d), (b + S) * d);
+                return model.projectKV(kvBuf, 0, b + S + overlap);
+              },
+            }
+          : null;
       const { logits, retrievals } = model.upperForward({ xq: xl.subarray((n - 1) * d), positions: Int32Array.of(pos), local, localStart, gca });
       if (j === 0) retrieved = retrievals.length ? [...retrievals[0]!.chunks] : [];
       let arg = 0;

@@ -64,10 +64,7 @@ export function curriculumChunks(o: ResolvedTrainOptions, step: number): number 
  * global-norm clipping, batches of seeded passkey prompts with a length curriculum, loss on
  * the five answer digits (teacher forcing). Deterministic: same options, same weights, bit for bit.
  */
-export function trainPasskeyModel(
-  input: DrtTrainOptions = {},
-  hooks: { config?: DrtConfig; signal?: AbortSignal; onProgress?: (p: TrainProgress) => void; reportEvery?: number } = {},
-): TrainResult {
+export function trainPasskeyModel(input: DrtTrainOptions = {}, hooks: { config?: DrtConfig; signal?: AbortSignal; onProgress?: (p: TrainProgress) => void; reportEvery?: number } = {}): TrainResult {
   // A ConfigError listing every offending key, with the closest valid one for a misspelling.
   const o = parseConfig(trainOptionsSchema, input, 'DRT training options');
   const config = hooks.config ?? DEFAULT_DRT_CONFIG;

@@ -24,7 +24,11 @@ describe('GCA operator semantics', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: -5, max: 5 }), { minLength: 0, maxLength: 40 }), fc.integer({ min: 1, max: 10 }), (scores, k) => {
         const got = [...topK(scores.length, k, (j) => scores[j]!)];
-        const want = scores.map((s, j) => [s, j] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, k).map(([, j]) => j);
+        const want = scores
+          .map((s, j) => [s, j] as const)
+          .sort((a, b) => b[0] - a[0] || a[1] - b[1])
+          .slice(0, k)
+          .map(([, j]) => j);
         expect(got).toEqual(want);
       }),
     );
@@ -32,8 +36,22 @@ describe('GCA operator semantics', () => {
 
   it('chunk c retrieves with the landmark of chunk c - 1 among chunks strictly before c - 1', () => {
     // Landmark queries differ per chunk: chunk 4's query points at [0, 1], others at [1, 0].
-    const lk = [[5, 0], [0, 5], [4, 0], [0, 4], [9, 9], [9, 9]];
-    const lq = [[1, 0], [1, 0], [1, 0], [1, 0], [0, 1], [1, 0]];
+    const lk = [
+      [5, 0],
+      [0, 5],
+      [4, 0],
+      [0, 4],
+      [9, 9],
+      [9, 9],
+    ];
+    const lq = [
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [1, 0],
+      [0, 1],
+      [1, 0],
+    ];
     const inp = input(lk, [5], lq);
     const r = retrieve(inp, config, 5, 0);
     // Chunk 5 uses chunk 4's landmark ([0, 1]) over chunks 0..3: best are 1 (score 5) and 3 (4).
@@ -49,7 +67,12 @@ describe('GCA operator semantics', () => {
   });
 
   it('weights are the softmax of the k selected raw scores and each chunk is attended separately', () => {
-    const lk = [[1, 0], [3, 0], [2, 0], [0, 0]];
+    const lk = [
+      [1, 0],
+      [3, 0],
+      [2, 0],
+      [0, 0],
+    ];
     const inp = input(lk, [3]);
     const r = retrieve(inp, config, 3, 0);
     expect([...r.chunks]).toEqual([1, 0]);

@@ -22,7 +22,7 @@ const texts = docs.map(docText);
 
 // 20,000 distinct documents: a real title followed by 6 sentences drawn from other documents.
 const random = new SeededRandom(7);
-const sentences = docs.flatMap((d) => d.text.split(/(?<=[.!?])\s+(?=[A-Z0-9(\[])/));
+const sentences = docs.flatMap((d) => d.text.split(/(?<=[.!?])\s+(?=[A-Z0-9([])/));
 const big = [];
 for (let i = 0; big.length < 20000; i++) {
   const parts = [docs[i % docs.length].title];

@@ -21,8 +21,13 @@ const arg = (name, fallback) => {
 const dir = arg('dir', '/tmp/quarry-parity');
 const write = !process.argv.includes('--no-write');
 const py = JSON.parse(readFileSync(join(dir, 'python.json'), 'utf8'));
-const lines = gunzipSync(readFileSync(join(PKG, '..', '..', 'datasets', 'scifact', 'corpus.jsonl.gz'))).toString('utf8').split('\n');
-const texts = lines.slice(0, py.docs).map((l) => JSON.parse(l)).map((d) => `${d.title ?? ''} ${d.text}`.trim());
+const lines = gunzipSync(readFileSync(join(PKG, '..', '..', 'datasets', 'scifact', 'corpus.jsonl.gz')))
+  .toString('utf8')
+  .split('\n');
+const texts = lines
+  .slice(0, py.docs)
+  .map((l) => JSON.parse(l))
+  .map((d) => `${d.title ?? ''} ${d.text}`.trim());
 const model = join(dir, 'model');
 
 const runs = [];

@@ -45,7 +45,10 @@ export async function denseSearcher(encoder, docs, { batchSize = 512 } = {}) {
   };
   return {
     async run(queries, { dim = encoder.dim, k = 100 } = {}) {
-      const q = await encoder.encode(queries.map((x) => x.text), { role: 'query', dim });
+      const q = await encoder.encode(
+        queries.map((x) => x.text),
+        { role: 'query', dim },
+      );
       const hits = indexFor(dim).searchBatch(q, { k });
       return new Map(queries.map((x, i) => [x.id, hits[i]]));
     },
@@ -56,7 +59,10 @@ export async function bm25Searcher(docs) {
   const index = await Bm25Index.build(docs, { k1: 0.9, b: 0.4 });
   return {
     async run(queries, { k = 100 } = {}) {
-      const hits = await index.searchBatch(queries.map((q) => q.text), { k });
+      const hits = await index.searchBatch(
+        queries.map((q) => q.text),
+        { k },
+      );
       return new Map(queries.map((q, i) => [q.id, hits[i]]));
     },
   };

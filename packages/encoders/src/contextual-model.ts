@@ -1,7 +1,7 @@
 import { InputError } from '@quarry/core';
 import type { ContextualModelConfig, Param, TrainCache, TrainableModel } from './model.js';
 import type { SeededRandom } from '@quarry/core';
-import { StaticModel } from './static-model.js';
+import type { StaticModel } from './static-model.js';
 
 const GELU_C = Math.sqrt(2 / Math.PI);
 const GELU_A = 0.044715;

@@ -5,7 +5,12 @@ import { QuarryError } from '@quarry/core';
  * the input/output/tensor name where relevant) and says what was expected.
  */
 export class ModelInvalidError extends QuarryError {
-  constructor(readonly file: string, message: string, details: Record<string, unknown> = {}, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
     super('MODEL_INVALID', `${file}: ${message}`, { file, ...details }, options);
   }
 }

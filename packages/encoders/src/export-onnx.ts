@@ -138,12 +138,16 @@ export function importOnnx(bytes: Uint8Array, config: OwnModelConfig, file = 'mo
   const inits = readInitializers(bytes, file);
   const need = (name: string): InitializerTensor => {
     const t = inits.get(name);
-    if (!t) throw new ModelInvalidError(file, `has no initializer "${name}"; it was not exported by @quarry/encoders' exportOnnx (found: ${[...inits.keys()].slice(0, 8).join(', ')}).`, { initializer: name });
+    if (!t)
+      throw new ModelInvalidError(file, `has no initializer "${name}"; it was not exported by @quarry/encoders' exportOnnx (found: ${[...inits.keys()].slice(0, 8).join(', ')}).`, {
+        initializer: name,
+      });
     return t;
   };
   const { rows, dim: d, vocabSize } = config;
   const mapT = need('mapping');
-  if (mapT.dataType !== DataType.INT32 || mapT.dims.length !== 1 || mapT.dims[0] !== vocabSize) throw new ModelInvalidError(file, `initializer "mapping" should be INT32 [${vocabSize}], got type ${mapT.dataType} [${mapT.dims.join(', ')}].`);
+  if (mapT.dataType !== DataType.INT32 || mapT.dims.length !== 1 || mapT.dims[0] !== vocabSize)
+    throw new ModelInvalidError(file, `initializer "mapping" should be INT32 [${vocabSize}], got type ${mapT.dataType} [${mapT.dims.join(', ')}].`);
   const rawMap = new Int32Array(mapT.raw.buffer.slice(mapT.raw.byteOffset, mapT.raw.byteOffset + mapT.raw.byteLength));
   const mapping = new Int32Array(vocabSize);
   for (let i = 0; i < vocabSize; i++) mapping[i] = rawMap[i]! >= rows ? -1 : rawMap[i]!;
@@ -171,7 +175,11 @@ export function importOnnx(bytes: Uint8Array, config: OwnModelConfig, file = 'mo
   const Wc = initializerFloat32(need('conv_W'));
   const QT = initializerFloat32(need('conv_QT'));
   // hidden and kernel come from quarry-encoder.json: check them against the weights before sizing anything by them.
-  for (const [name, got, want] of [['conv_PT', PT.length, d * h], ['conv_W', Wc.length, k * h * h], ['conv_QT', QT.length, h * d]] as const) {
+  for (const [name, got, want] of [
+    ['conv_PT', PT.length, d * h],
+    ['conv_W', Wc.length, k * h * h],
+    ['conv_QT', QT.length, h * d],
+  ] as const) {
     if (got !== want) throw new ModelInvalidError(file, `initializer "${name}" holds ${got} values; quarry-encoder.json (dim ${d}, hidden ${h}, kernel ${k}) needs ${want}.`, { initializer: name });
   }
   const W = new Float32Array(k * h * h);

@@ -126,7 +126,8 @@ export async function openModelFolder(dir: string, overrides: Partial<EncoderCon
   let file = existsSync(modelFile) ? modelFile : join(dir, 'onnx', 'model.onnx');
   if (options.quantized) {
     const q = findOnnxFile(dir, true);
-    if (!q) throw new ModelInvalidError(join(dir, 'onnx', 'model_quantized.onnx'), 'missing; quantized: true needs the int8 export (model_quantized.onnx or model_int8.onnx, at the top or under onnx/).');
+    if (!q)
+      throw new ModelInvalidError(join(dir, 'onnx', 'model_quantized.onnx'), 'missing; quantized: true needs the int8 export (model_quantized.onnx or model_int8.onnx, at the top or under onnx/).');
     file = q;
   }
   if (!existsSync(join(dir, 'tokenizer.json'))) throw new ModelInvalidError(join(dir, 'tokenizer.json'), 'missing; the model folder needs the tokenizer.json exported with the model.');

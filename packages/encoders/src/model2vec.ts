@@ -53,7 +53,8 @@ export function loadModel2Vec(dir: string, options: ModelEncoderOptions = {}): S
   }
   const wT = tensors.get('weights');
   const tokenWeights = wT ? tensorToFloat32(wT) : undefined;
-  if (tokenWeights && tokenWeights.length !== vocabSize) throw new ModelInvalidError(file, `tensor "weights" has ${tokenWeights.length} entries; expected one per token (${vocabSize}).`, { tensor: 'weights' });
+  if (tokenWeights && tokenWeights.length !== vocabSize)
+    throw new ModelInvalidError(file, `tensor "weights" has ${tokenWeights.length} entries; expected one per token (${vocabSize}).`, { tensor: 'weights' });
   const model = new StaticModel({ type: 'static', dim, rows, vocabSize, learnWeights: false }, mapping, embeddings, undefined, tokenWeights);
   model.prepare();
   return new StaticEncoder(model, tokenizer, { maxLength: 512, addSpecialTokens: false, dropUnknown: true, ...options, normalize: normalize ?? true });

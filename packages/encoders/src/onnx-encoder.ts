@@ -83,11 +83,17 @@ export class OnnxModel {
     const inputs = new Map<IdInput, 'int64' | 'int32'>();
     const names = session.inputNames;
     if (!names.includes('input_ids')) {
-      throw new ModelInvalidError(folder.modelFile, `has no graph input "input_ids" (its inputs: ${names.join(', ') || 'none'}); expected input_ids [batch, sequence] and optionally attention_mask, token_type_ids, position_ids.`, { inputs: names });
+      throw new ModelInvalidError(
+        folder.modelFile,
+        `has no graph input "input_ids" (its inputs: ${names.join(', ') || 'none'}); expected input_ids [batch, sequence] and optionally attention_mask, token_type_ids, position_ids.`,
+        { inputs: names },
+      );
     }
     for (const meta of session.inputMetadata) {
       if (!(ID_INPUTS as readonly string[]).includes(meta.name)) {
-        throw new ModelInvalidError(folder.modelFile, `has an unexpected graph input "${meta.name}"; an encoder takes input_ids and optionally ${ID_INPUTS.slice(1).join(', ')}.`, { input: meta.name });
+        throw new ModelInvalidError(folder.modelFile, `has an unexpected graph input "${meta.name}"; an encoder takes input_ids and optionally ${ID_INPUTS.slice(1).join(', ')}.`, {
+          input: meta.name,
+        });
       }
       const type = meta.isTensor ? meta.type : 'non-tensor';
       if (type !== 'int64' && type !== 'int32') {
@@ -146,7 +152,10 @@ export class OnnxModel {
    */
   async runIds(ids: readonly Int32Array[], output: OutputInfo, onBatch: (batch: BatchResult) => void, options: { signal?: AbortSignal; attended?: readonly number[] } = {}): Promise<void> {
     if (this.#maxId !== undefined) {
-      for (const [i, seq] of ids.entries()) for (const id of seq) if (id >= this.#maxId) throw new ModelInvalidError(this.folder.modelFile, `token id ${id} of text ${i} is outside the model's vocabulary (${this.#maxId}); tokenizer.json does not belong to this model.`);
+      for (const [i, seq] of ids.entries())
+        for (const id of seq)
+          if (id >= this.#maxId)
+            throw new ModelInvalidError(this.folder.modelFile, `token id ${id} of text ${i} is outside the model's vocabulary (${this.#maxId}); tokenizer.json does not belong to this model.`);
     }
     const order = ids.map((_, i) => i).sort((a, b) => ids[a]!.length - ids[b]!.length || a - b);
     for (let start = 0; start < order.length; start += this.batchSize) {
@@ -168,8 +177,7 @@ export class OnnxModel {
           const row = b * L;
           for (let t = 0; t < L; t++) {
             const inside = t < seq.length;
-            values[(row + t) * stride] =
-              name === 'input_ids' ? (inside ? seq[t]! : this.tokenizer.padId) : name === 'attention_mask' ? (t < attended ? 1 : 0) : name === 'position_ids' ? t : 0;
+            values[(row + t) * stride] = name === 'input_ids' ? (inside ? seq[t]! : this.tokenizer.padId) : name === 'attention_mask' ? (t < attended ? 1 : 0) : name === 'position_ids' ? t : 0;
           }
         });
         feeds[name] = big ? new ort.Tensor('int64', big, [B, L]) : new ort.Tensor('int32', values, [B, L]);
@@ -178,7 +186,12 @@ export class OnnxModel {
       try {
         result = await this.session.run(feeds, [output.name]);
       } catch (error) {
-        throw new ModelInvalidError(this.folder.modelFile, `inference failed (${(error as Error).message}). Check that tokenizer.json belongs to this model (token ids within its vocabulary).`, {}, { cause: error });
+        throw new ModelInvalidError(
+          this.folder.modelFile,
+          `inference failed (${(error as Error).message}). Check that tokenizer.json belongs to this model (token ids within its vocabulary).`,
+          {},
+          { cause: error },
+        );
       }
       const tensor = result[output.name]!;
       const dims = tensor.dims.map(Number);

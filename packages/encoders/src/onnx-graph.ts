@@ -206,7 +206,8 @@ export function readInitializers(bytes: Uint8Array, file = 'model.onnx'): Map<st
   const external = new Map<string, Uint8Array>();
   for (const t of (graph?.initializer ?? []) as OnnxTypes.TensorProto[]) {
     const dims = t.dims.map((d) => Number(d));
-    if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ModelInvalidError(file, `initializer "${t.name}" has dims [${dims.join(', ')}]; expected non-negative integers.`, { initializer: t.name });
+    if (!dims.every((d) => Number.isSafeInteger(d) && d >= 0))
+      throw new ModelInvalidError(file, `initializer "${t.name}" has dims [${dims.join(', ')}]; expected non-negative integers.`, { initializer: t.name });
     let raw: Uint8Array;
     let typedCount: number | undefined;
     if (t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
@@ -225,10 +226,10 @@ export function readInitializers(bytes: Uint8Array, file = 'model.onnx'): Map<st
         throw new ModelInvalidError(path, `is ${all.length} bytes; initializer "${t.name}" needs bytes ${info['offset'] ?? 0}..+${info['length'] ?? '(rest)'}.`, { initializer: t.name });
       }
       raw = all.slice(offset, offset + length);
-    } else if (t.rawData && t.rawData.length) raw = t.rawData.slice();
-    else if (t.floatData && t.floatData.length) [raw, typedCount] = [new Uint8Array(Float32Array.from(t.floatData).buffer), t.floatData.length];
-    else if (t.int32Data && t.int32Data.length) [raw, typedCount] = [new Uint8Array(Int32Array.from(t.int32Data).buffer), t.int32Data.length];
-    else if (t.int64Data && t.int64Data.length) [raw, typedCount] = [new Uint8Array(BigInt64Array.from(t.int64Data.map((v) => BigInt(v.toString()))).buffer), t.int64Data.length];
+    } else if (t.rawData?.length) raw = t.rawData.slice();
+    else if (t.floatData?.length) [raw, typedCount] = [new Uint8Array(Float32Array.from(t.floatData).buffer), t.floatData.length];
+    else if (t.int32Data?.length) [raw, typedCount] = [new Uint8Array(Int32Array.from(t.int32Data).buffer), t.int32Data.length];
+    else if (t.int64Data?.length) [raw, typedCount] = [new Uint8Array(BigInt64Array.from(t.int64Data.map((v) => BigInt(v.toString()))).buffer), t.int64Data.length];
     else raw = new Uint8Array(0);
     const size = typedCount === undefined ? ELEMENT_BYTES[t.dataType] : 1;
     if (size !== undefined) {
@@ -239,7 +240,9 @@ export function readInitializers(bytes: Uint8Array, file = 'model.onnx'): Map<st
         count *= d;
       }
       if (count * size !== have) {
-        throw new ModelInvalidError(file, `initializer "${t.name}" has dims [${dims.join(', ')}] but holds ${have} ${typedCount === undefined ? 'bytes' : 'values'}; the model is damaged.`, { initializer: t.name });
+        throw new ModelInvalidError(file, `initializer "${t.name}" has dims [${dims.join(', ')}] but holds ${have} ${typedCount === undefined ? 'bytes' : 'values'}; the model is damaged.`, {
+          initializer: t.name,
+        });
       }
     }
     out.set(t.name, { name: t.name, dims, dataType: t.dataType, raw });

@@ -51,12 +51,17 @@ export async function saveModel(dir: string, model: TrainableModel, options: Sav
     model: model.config,
     training: { precision, ...options.training },
   };
-  await saveIndexDir(dir, { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, meta: { type: model.config.type, dim: model.dim } }, async (tmp) => {
-    await writeFile(join(tmp, 'model.onnx'), onnxBytes);
-    await writeFile(join(tmp, ENCODER_CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
-    await copyFile(join(options.tokenizerDir, 'tokenizer.json'), join(tmp, 'tokenizer.json'));
-    if (existsSync(join(options.tokenizerDir, 'tokenizer_config.json'))) await copyFile(join(options.tokenizerDir, 'tokenizer_config.json'), join(tmp, 'tokenizer_config.json'));
-  }, { overwrite: options.overwrite === true });
+  await saveIndexDir(
+    dir,
+    { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, meta: { type: model.config.type, dim: model.dim } },
+    async (tmp) => {
+      await writeFile(join(tmp, 'model.onnx'), onnxBytes);
+      await writeFile(join(tmp, ENCODER_CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
+      await copyFile(join(options.tokenizerDir, 'tokenizer.json'), join(tmp, 'tokenizer.json'));
+      if (existsSync(join(options.tokenizerDir, 'tokenizer_config.json'))) await copyFile(join(options.tokenizerDir, 'tokenizer_config.json'), join(tmp, 'tokenizer_config.json'));
+    },
+    { overwrite: options.overwrite === true },
+  );
 }
 
 export type OwnEncoder = StaticEncoder | ContextualEncoder;

@@ -158,8 +158,8 @@ function ppmiInPlace(m: Csr, rows: number, alpha: number): void {
   for (let a = 0; a < rows; a++) {
     for (let e = m.indptr[a]!; e < m.indptr[a + 1]!; e++) {
       const b = m.indices[e]!;
-      const pmi = Math.log((m.values[e]! / total) / ((rowSum[a]! / total) * (colSmooth[b]! / smoothTotal)));
-      m.values[e] = pmi > 0 ? pmi : 0;
+      const pmi = Math.log(m.values[e]! / total / ((rowSum[a]! / total) * (colSmooth[b]! / smoothTotal)));
+      m.values[e] = Math.max(pmi, 0);
     }
   }
 }

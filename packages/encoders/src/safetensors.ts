@@ -26,7 +26,8 @@ export function readSafetensors(file: string, bytes: Uint8Array = readFileSync(f
   if (bytes.length < 8) throw new ModelInvalidError(file, `is ${bytes.length} bytes; a safetensors file starts with an 8-byte header length.`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getBigUint64(0, true);
-  if (headerLength > BigInt(bytes.length - 8)) throw new ModelInvalidError(file, `header length ${headerLength} runs past the end of the file (${bytes.length} bytes); the file is truncated or not safetensors.`);
+  if (headerLength > BigInt(bytes.length - 8))
+    throw new ModelInvalidError(file, `header length ${headerLength} runs past the end of the file (${bytes.length} bytes); the file is truncated or not safetensors.`);
   const base = 8 + Number(headerLength);
   let header: unknown;
   try {
@@ -49,7 +50,8 @@ export function readSafetensors(file: string, bytes: Uint8Array = readFileSync(f
     const bad = (what: string) => new ModelInvalidError(file, `tensor "${name}" ${what}; the file is damaged or not safetensors.`, { tensor: name });
     if (!isRecord(value)) throw bad('is not described by an object {dtype, shape, data_offsets}');
     const dtype = value['dtype'] as SafetensorsDtype;
-    if (typeof dtype !== 'string' || !Object.hasOwn(SIZES, dtype)) throw new ModelInvalidError(file, `tensor "${name}" has dtype ${String(value['dtype'])}; expected one of ${Object.keys(SIZES).join(', ')}.`, { tensor: name });
+    if (typeof dtype !== 'string' || !Object.hasOwn(SIZES, dtype))
+      throw new ModelInvalidError(file, `tensor "${name}" has dtype ${String(value['dtype'])}; expected one of ${Object.keys(SIZES).join(', ')}.`, { tensor: name });
     const shape = value['shape'] ?? [];
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`has shape ${JSON.stringify(shape)}; expected a list of non-negative integers`);
     const offsets = value['data_offsets'] ?? [0, 0];

@@ -108,9 +108,13 @@ export function readStandardFolder(dir: string): StandardFolderSettings {
     }
     out.config.normalize = normalize;
     if (!pooled) out.config.pooling = 'cls';
-    if (!pooled && !out.dense.length) out.warnings.push({ setting: 'pooling', message: `${join(dir, 'modules.json')} has no Pooling module; using the first token. Add a Pooling module (1_Pooling/config.json) to say how.` });
+    if (!pooled && !out.dense.length)
+      out.warnings.push({ setting: 'pooling', message: `${join(dir, 'modules.json')} has no Pooling module; using the first token. Add a Pooling module (1_Pooling/config.json) to say how.` });
   } else {
-    out.warnings.push({ setting: 'pooling', message: `${dir}: no modules.json, so pooling (mean) and normalisation (on) are guessed; add the modules.json and 1_Pooling/config.json that sentence-transformers saves (or set them in quarry-encoder.json).` });
+    out.warnings.push({
+      setting: 'pooling',
+      message: `${dir}: no modules.json, so pooling (mean) and normalisation (on) are guessed; add the modules.json and 1_Pooling/config.json that sentence-transformers saves (or set them in quarry-encoder.json).`,
+    });
   }
 
   // Length cap, as sentence-transformers resolves it: sentence_bert_config.json, then the tokenizer's model_max_length.
@@ -123,7 +127,10 @@ export function readStandardFolder(dir: string): StandardFolderSettings {
     // RoBERTa / XLM-R reserve padding_idx + 1 positions.
     const offset = modelConfig?.['model_type'] === 'roberta' || modelConfig?.['model_type'] === 'xlm-roberta' ? 2 : 0;
     if (typeof positions === 'number') out.config.maxLength = Math.min(512, positions - offset);
-    out.warnings.push({ setting: 'maxLength', message: `${dir}: no max_seq_length (sentence_bert_config.json) or model_max_length (tokenizer_config.json); texts are cut at ${out.config.maxLength ?? 512} tokens. Add max_seq_length to sentence_bert_config.json.` });
+    out.warnings.push({
+      setting: 'maxLength',
+      message: `${dir}: no max_seq_length (sentence_bert_config.json) or model_max_length (tokenizer_config.json); texts are cut at ${out.config.maxLength ?? 512} tokens. Add max_seq_length to sentence_bert_config.json.`,
+    });
   }
   if (stConfig?.['do_lower_case'] === true) out.config.lowercase = true;
 
@@ -179,7 +186,10 @@ function readDense(dir: string): DenseLayer {
   if (!activation) throw new ModelInvalidError(configFile, `activation_function ${activationName} is not supported; Quarry runs ${Object.keys(ACTIVATIONS).join(', ')}.`);
   const weightsFile = join(dir, 'model.safetensors');
   if (!existsSync(weightsFile)) {
-    throw new ModelInvalidError(weightsFile, 'missing; a Dense module needs its weights as model.safetensors (convert pytorch_model.bin with safetensors, or re-save with sentence-transformers >= 3).');
+    throw new ModelInvalidError(
+      weightsFile,
+      'missing; a Dense module needs its weights as model.safetensors (convert pytorch_model.bin with safetensors, or re-save with sentence-transformers >= 3).',
+    );
   }
   const tensors = readSafetensors(weightsFile).tensors;
   const w = tensors.get('linear.weight');
@@ -224,7 +234,7 @@ function activate(kind: DenseActivation, x: number): number {
     case 'tanh':
       return Math.tanh(x);
     case 'relu':
-      return x > 0 ? x : 0;
+      return Math.max(x, 0);
     case 'sigmoid':
       return 1 / (1 + Math.exp(-x));
     case 'gelu':

@@ -60,9 +60,7 @@ export class StaticModel implements TrainableModel {
       grad: new Float32Array(0),
       sparse: new SparseRows(config.rows, config.dim),
     };
-    this.#weightParam = config.learnWeights
-      ? { name: 'weights', shape: [config.rows], value: this.weights, grad: new Float32Array(0), sparse: new SparseRows(config.rows, 1) }
-      : undefined;
+    this.#weightParam = config.learnWeights ? { name: 'weights', shape: [config.rows], value: this.weights, grad: new Float32Array(0), sparse: new SparseRows(config.rows, 1) } : undefined;
   }
 
   /** Gaussian init with std 1/sqrt(dim) (rows unit-length on average). */

@@ -88,7 +88,7 @@ export class TextTokenizer {
     const post = special ? this.suffixIds : [];
     const room = options.maxLength === undefined ? Infinity : Math.max(0, options.maxLength - pre.length - post.length);
     const content: number[] = [];
-    if (!this.#fast || !this.#fast.encodeInto(text, content, room)) {
+    if (!this.#fast?.encodeInto(text, content, room)) {
       content.length = 0;
       const ids = this.#lib.encode(text, { add_special_tokens: false }).ids;
       const n = Math.min(ids.length, room);

@@ -202,7 +202,15 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<TrainR
   const stepsPerEpoch = Math.ceil(examples / o.batchSize);
   const totalSteps = Math.min(stepsPerEpoch * o.epochs, options.totalSteps ?? Infinity);
 
-  const fingerprint = JSON.stringify({ ...o, totalSteps, lrDense, mrlDims, mrlWeights: options.mrlWeights ?? null, files: files.map((f) => [basename(f), statSync(f).size]), tokenizer: tokenizer.vocabSize });
+  const fingerprint = JSON.stringify({
+    ...o,
+    totalSteps,
+    lrDense,
+    mrlDims,
+    mrlWeights: options.mrlWeights ?? null,
+    files: files.map((f) => [basename(f), statSync(f).size]),
+    tokenizer: tokenizer.vocabSize,
+  });
 
   // Model: from a checkpoint, from an existing model folder, or fresh.
   let model: TrainableModel;
@@ -300,7 +308,19 @@ export async function trainEncoder(options: TrainEncoderOptions): Promise<TrainR
       precision: options.precision ?? 'int8',
       maxLength: encoderOptions.maxLength,
       matryoshkaDims: mrlDims,
-      training: { ...options.provenance, steps: step, examples, epochs: o.epochs, seed: o.seed, dim: o.dim, batchSize: o.batchSize, negatives: o.negatives, temperature: o.temperature, lr: o.lr, mrlDims },
+      training: {
+        ...options.provenance,
+        steps: step,
+        examples,
+        epochs: o.epochs,
+        seed: o.seed,
+        dim: o.dim,
+        batchSize: o.batchSize,
+        negatives: o.negatives,
+        temperature: o.temperature,
+        lr: o.lr,
+        mrlDims,
+      },
       overwrite: options.overwrite === true,
     });
     encoder = await loadOwnModel(options.out);
@@ -417,7 +437,14 @@ async function readCheckpoint(dir: string, fingerprint: string): Promise<{ state
 
 function buildFromCheckpoint(config: OwnModelConfig, tensors: Map<string, Float32Array>): TrainableModel {
   const mapping = Int32Array.from(tensors.get('mapping')!);
-  const sconf = { type: 'static' as const, dim: config.dim, rows: config.rows, vocabSize: config.vocabSize, learnWeights: config.learnWeights, ...(config.tfExponent !== undefined ? { tfExponent: config.tfExponent } : {}) };
+  const sconf = {
+    type: 'static' as const,
+    dim: config.dim,
+    rows: config.rows,
+    vocabSize: config.vocabSize,
+    learnWeights: config.learnWeights,
+    ...(config.tfExponent !== undefined ? { tfExponent: config.tfExponent } : {}),
+  };
   const base = new StaticModel(sconf, mapping, tensors.get('param.embeddings')!.slice(), tensors.get('param.weights')?.slice());
   if (config.type === 'static') return base;
   const get = (n: string): Float32Array => tensors.get(`param.conv.${n}`)!.slice();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryDocStore, type Persistable } from '@quarry/core';
-import { DenseRetriever } from '@quarry/vector';
+import type { DenseRetriever } from '@quarry/vector';
 import { densePlugin } from '../src/index.js';
 import { EMPTY_IDS, checkEmptyDocs, emptyDocCorpora } from '../../../tools/testing/empty-docs.js';
 

@@ -44,9 +44,14 @@ function makeModel(kind: 'static' | 'contextual', seed = 3, tf = 1): TrainableMo
   return c;
 }
 
-describe('ONNX export of Quarry\'s own models agrees with the TypeScript runtime', () => {
+describe("ONNX export of Quarry's own models agrees with the TypeScript runtime", () => {
   for (const kind of ['static', 'contextual'] as const) {
-    for (const [precision, tf] of [['fp32', 1], ['fp16', 1], ['int8', 1], ['int8', 0.5]] as const) {
+    for (const [precision, tf] of [
+      ['fp32', 1],
+      ['fp16', 1],
+      ['int8', 1],
+      ['int8', 0.5],
+    ] as const) {
       it(`${kind}, ${precision} table, tf exponent ${tf}: text and token vectors within 1e-5`, async () => {
         const model = makeModel(kind, 3, tf);
         const dir = join(tempDir(), 'model');

@@ -55,7 +55,10 @@ function setup(kind: 'static' | 'contextual', tf = 1): { model: TrainableModel; 
   }
   const seqs = new Map<string, Int32Array>();
   const text = (name: string, n: number): string => {
-    seqs.set(name, Int32Array.from({ length: n }, () => rng.int(vocabSize))); // includes unmapped ids
+    seqs.set(
+      name,
+      Int32Array.from({ length: n }, () => rng.int(vocabSize)),
+    ); // includes unmapped ids
     return name;
   };
   seqs.set('rep', Int32Array.of(1, 2, 1, 1, 3, 2, 29, 1)); // repeated tokens (term frequency > 1)
@@ -68,7 +71,12 @@ function setup(kind: 'static' | 'contextual', tf = 1): { model: TrainableModel; 
   return { model, batch, tokenize: (t) => seqs.get(t)! };
 }
 
-for (const [kind, tf] of [['static', 1], ['static', 0.6], ['contextual', 1], ['contextual', 0.6]] as const) {
+for (const [kind, tf] of [
+  ['static', 1],
+  ['static', 0.6],
+  ['contextual', 1],
+  ['contextual', 0.6],
+] as const) {
   describe(`${kind} model (tf exponent ${tf}) gradients through pooling, Matryoshka InfoNCE and hard negatives`, () => {
     it('match central finite differences for every parameter', () => {
       const { model, batch, tokenize } = setup(kind, tf);

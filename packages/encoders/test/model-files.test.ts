@@ -96,7 +96,10 @@ describe('safetensors headers are checked before anything is allocated', () => {
 
   it('well-formed files still read (including zero-element tensors)', () => {
     const data = new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer);
-    const { tensors } = readSafetensors('x', safetensors({ __metadata__: { format: 'pt' }, a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] }, e: { dtype: 'F32', shape: [0, 7], data_offsets: [16, 16] } }, data));
+    const { tensors } = readSafetensors(
+      'x',
+      safetensors({ __metadata__: { format: 'pt' }, a: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 16] }, e: { dtype: 'F32', shape: [0, 7], data_offsets: [16, 16] } }, data),
+    );
     expect(tensors.get('a')!.shape).toEqual([2, 2]);
     expect(tensors.get('e')!.bytes.length).toBe(0);
   });
@@ -111,7 +114,7 @@ describe('ONNX initializers and model configs are checked against the data prese
     }
   });
 
-  it("importOnnx with a config claiming a huge vocabulary is MODEL_INVALID before allocating it", () => {
+  it('importOnnx with a config claiming a huge vocabulary is MODEL_INVALID before allocating it', () => {
     const g = new GraphBuilder();
     g.init('mapping', new Int32Array(4), [200_000_000]);
     const run = () => importOnnx(g.build(), { type: 'static', dim: 8, rows: 4, vocabSize: 200_000_000, learnWeights: false });

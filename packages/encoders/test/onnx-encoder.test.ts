@@ -62,7 +62,11 @@ describe('OnnxEncoder / OnnxTokenEncoder on the tiny DistilBERT export', () => {
       const ids = enc.model.tokenizer.encode(text, { maxLength: 64 });
       const n = ids.length;
       const out = await session.run({
-        input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [1, n]),
+        input_ids: new ort.Tensor(
+          'int64',
+          BigInt64Array.from(ids, (v) => BigInt(v)),
+          [1, n],
+        ),
         attention_mask: new ort.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]),
       });
       const h = out['last_hidden_state']!.data as Float32Array;
@@ -156,11 +160,17 @@ describe('bad model folders fail with MODEL_INVALID naming the file and what was
   });
 
   it('a logits-only export: no usable output', async () => {
-    await expectInvalid(OnnxEncoder.load(folder(new Uint8Array(readFileSync(DISTILBERT)))), /no output usable for text vectors: expected one of last_hidden_state, token_embeddings.*logits \[batch, 2\].*exposeGraphOutput/);
+    await expectInvalid(
+      OnnxEncoder.load(folder(new Uint8Array(readFileSync(DISTILBERT)))),
+      /no output usable for text vectors: expected one of last_hidden_state, token_embeddings.*logits \[batch, 2\].*exposeGraphOutput/,
+    );
   });
 
   it('output of unexpected rank', async () => {
-    await expectInvalid(OnnxEncoder.load(folder(new Uint8Array(readFileSync(DISTILBERT)), { output: 'logits', pooling: 'mean' })), /output "logits" has rank 2 .* expects rank 3 \(\[batch, sequence, hidden\]\)/);
+    await expectInvalid(
+      OnnxEncoder.load(folder(new Uint8Array(readFileSync(DISTILBERT)), { output: 'logits', pooling: 'mean' })),
+      /output "logits" has rank 2 .* expects rank 3 \(\[batch, sequence, hidden\]\)/,
+    );
     await expectInvalid(OnnxTokenEncoder.load(folder(new Uint8Array(readFileSync(DISTILBERT)), { tokenOutput: 'logits' })), /output "logits" has rank 2/);
   });
 

@@ -17,7 +17,16 @@ const ref = JSON.parse(readFileSync(join(REF_DIR, 'tokenizers', 'reference.json'
 
 describe('token ids equal the Rust tokenizers library on the tricky-string corpus', () => {
   it('covers every kind of tokenizer and string the issue names', () => {
-    expect(Object.keys(ref.tokenizers).sort()).toEqual(['bert-base-uncased', 'bpe-bytelevel', 'unigram', 'wordpiece-cased', 'wordpiece-nfc', 'wordpiece-nfd-lower-strip', 'wordpiece-nfkc-lower', 'wordpiece-uncased']);
+    expect(Object.keys(ref.tokenizers).sort()).toEqual([
+      'bert-base-uncased',
+      'bpe-bytelevel',
+      'unigram',
+      'wordpiece-cased',
+      'wordpiece-nfc',
+      'wordpiece-nfd-lower-strip',
+      'wordpiece-nfkc-lower',
+      'wordpiece-uncased',
+    ]);
     expect(ref.strings.length).toBeGreaterThanOrEqual(40);
   });
 

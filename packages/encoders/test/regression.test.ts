@@ -34,10 +34,16 @@ beforeAll(async () => {
 async function denseRuns(encoder: LoadedEncoder): Promise<Record<Split, Map<string, Hit[]>>> {
   const vectors = await encoder.encode(docs.map(docText), { role: 'document' });
   const index = new FlatIndex({ dim: encoder.dim, metric: 'cosine' });
-  index.add(docs.map((d) => d.id), vectors);
+  index.add(
+    docs.map((d) => d.id),
+    vectors,
+  );
   const out = {} as Record<Split, Map<string, Hit[]>>;
   for (const s of SPLITS) {
-    const q = await encoder.encode(splits[s].queries.map((x) => x.text), { role: 'query' });
+    const q = await encoder.encode(
+      splits[s].queries.map((x) => x.text),
+      { role: 'query' },
+    );
     const hits = index.searchBatch(q, { k: 100 });
     out[s] = new Map(splits[s].queries.map((x, i) => [x.id, hits[i]!]));
   }

@@ -19,12 +19,23 @@ describe('TextTokenizer on the real bert-base-uncased tokenizer.json', () => {
     expect(tok.unkId).toBe(100);
     expect(tok.tokenToId('the')).toBe(1996);
     // vocab.txt is the vocabulary in id order: line (id + 1) holds the token.
-    for (const [id, token] of [[0, '[PAD]'], [100, '[UNK]'], [101, '[CLS]'], [102, '[SEP]'], [1996, 'the']] as const) expect(vocab[id]).toBe(token);
+    for (const [id, token] of [
+      [0, '[PAD]'],
+      [100, '[UNK]'],
+      [101, '[CLS]'],
+      [102, '[SEP]'],
+      [1996, 'the'],
+    ] as const)
+      expect(vocab[id]).toBe(token);
   });
 
   // Expected ids written out by hand; each is checked against vocab.txt below.
   const cases: [string, string[], number[]][] = [
-    ['The quick brown fox jumps over the lazy dog.', ['[CLS]', 'the', 'quick', 'brown', 'fox', 'jumps', 'over', 'the', 'lazy', 'dog', '.', '[SEP]'], [101, 1996, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 1012, 102]],
+    [
+      'The quick brown fox jumps over the lazy dog.',
+      ['[CLS]', 'the', 'quick', 'brown', 'fox', 'jumps', 'over', 'the', 'lazy', 'dog', '.', '[SEP]'],
+      [101, 1996, 4248, 2829, 4419, 14523, 2058, 1996, 13971, 3899, 1012, 102],
+    ],
     ['Hello, world!', ['[CLS]', 'hello', ',', 'world', '!', '[SEP]'], [101, 7592, 1010, 2088, 999, 102]],
     // WordPiece: greedy longest match, continuation pieces carry "##".
     ['unaffable', ['[CLS]', 'una', '##ffa', '##ble', '[SEP]'], [101, 14477, 20961, 3468, 102]],
@@ -33,7 +44,11 @@ describe('TextTokenizer on the real bert-base-uncased tokenizer.json', () => {
     // A character with no piece in the vocabulary becomes [UNK].
     ['snowman ☃ here', ['[CLS]', 'snow', '##man', '[UNK]', 'here', '[SEP]'], [101, 4586, 2386, 100, 2182, 102]],
     // Punctuation is split off; digits are ordinary word characters.
-    ['Aspirin reduces 5-HT levels by 50%.', ['[CLS]', 'as', '##pi', '##rin', 'reduces', '5', '-', 'h', '##t', 'levels', 'by', '50', '%', '.', '[SEP]'], [101, 2004, 8197, 6657, 13416, 1019, 1011, 1044, 2102, 3798, 2011, 2753, 1003, 1012, 102]],
+    [
+      'Aspirin reduces 5-HT levels by 50%.',
+      ['[CLS]', 'as', '##pi', '##rin', 'reduces', '5', '-', 'h', '##t', 'levels', 'by', '50', '%', '.', '[SEP]'],
+      [101, 2004, 8197, 6657, 13416, 1019, 1011, 1044, 2102, 3798, 2011, 2753, 1003, 1012, 102],
+    ],
   ];
 
   it.each(cases)('encodes %j to ids justified by vocab.txt', (text, tokens, ids) => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { readCorpus } from '@quarry/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ContextualModel, OnnxEncoder, StaticModel, readTrainingExamples, trainEncoder, type TrainProgress, type TrainEncoderOptions } from '../src/index.js';
+import { ContextualModel, OnnxEncoder, type StaticModel, readTrainingExamples, trainEncoder, type TrainProgress, type TrainEncoderOptions } from '../src/index.js';
 import { BERT_TOKENIZER, SCIFACT, maxAbsDiff, tempDir } from './helpers.js';
 
 let data: string;
@@ -30,7 +30,10 @@ function weightsOf(m: { model: unknown }): Float32Array {
 describe('trainEncoder', () => {
   it('streams the sentence-transformers JSONL layout (and its variants)', async () => {
     const file = join(tempDir(), 'v.jsonl');
-    writeFileSync(file, ['{"query":"q","positive":"p","negative_1":"n1","negative_2":"n2"}', '{"anchor":"a","positive":"p","negative":"n"}', '{"query":"q","positive":"p","negatives":["x","y"]}'].join('\n'));
+    writeFileSync(
+      file,
+      ['{"query":"q","positive":"p","negative_1":"n1","negative_2":"n2"}', '{"anchor":"a","positive":"p","negative":"n"}', '{"query":"q","positive":"p","negatives":["x","y"]}'].join('\n'),
+    );
     const got = [];
     for await (const e of readTrainingExamples([file])) got.push(e);
     expect(got).toEqual([

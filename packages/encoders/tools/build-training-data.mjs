@@ -19,9 +19,7 @@ import { Bm25Index } from '@quarry/bm25';
 import { SeededRandom, openBeirDataset, readCorpus, readQrels, readQueries } from '@quarry/core';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const args = Object.fromEntries(
-  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
-);
+const args = Object.fromEntries(process.argv.slice(2).flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1]]] : [])));
 const datasetDir = args.dataset ?? join(here, '..', '..', '..', 'datasets', 'scifact');
 const outDir = args.out ?? join(here, '..', '.cache', 'train-data');
 const NEG = Number(args.negatives ?? 3);
@@ -45,7 +43,10 @@ async function negativesFor(queries, positives) {
     const pos = positives[i];
     const posScores = list.filter((h) => pos.has(h.id)).map((h) => h.score);
     const cap = posScores.length === pos.size ? Math.min(...posScores) * PERC : Infinity;
-    return list.filter((h) => !pos.has(h.id) && h.score < cap).slice(0, NEG).map((h) => h.id);
+    return list
+      .filter((h) => !pos.has(h.id) && h.score < cap)
+      .slice(0, NEG)
+      .map((h) => h.id);
   });
 }
 
@@ -68,7 +69,7 @@ for (const d of docs) {
     selfPositives.push(d.text);
     selfDoc.push(d.id);
   }
-  const sentences = d.text.split(/(?<=[.!?])\s+(?=[A-Z0-9(\[])/).filter((s) => s.length >= 40);
+  const sentences = d.text.split(/(?<=[.!?])\s+(?=[A-Z0-9([])/).filter((s) => s.length >= 40);
   if (sentences.length < 2) continue;
   const picked = new Set();
   for (let k = 0; k < Math.min(SENTENCES, sentences.length - 1); k++) {
@@ -82,7 +83,10 @@ for (const d of docs) {
     selfDoc.push(d.id);
   }
 }
-const selfNegs = await negativesFor(selfQueries, selfDoc.map((id) => new Set([id])));
+const selfNegs = await negativesFor(
+  selfQueries,
+  selfDoc.map((id) => new Set([id])),
+);
 const corpusLines = selfQueries.map((q, i) => line(q, selfPositives[i], selfNegs[i]));
 writeFileSync(join(outDir, 'corpus-pairs.jsonl.gz'), gzipSync(`${corpusLines.join('\n')}\n`));
 console.error(`corpus-pairs: ${corpusLines.length} examples`);

@@ -10,21 +10,36 @@ const bm25 = await Bm25Index.build(docs);
 const splits = (process.env.SPLITS ?? 'train,test,test-unseen').split(',');
 const enc = await loadEncoder(bundledModelDir('scifact-static-selfsup'));
 const src = await ExtractiveAnswers.fromDocs(docs, { selector: process.env.SEL ?? 'dense', encoder: enc });
-const M = Number(process.env.M ?? 10), N = Number(process.env.N ?? 5);
+const M = Number(process.env.M ?? 10),
+  N = Number(process.env.N ?? 5);
 
 async function runQuery(q, loo, fuse) {
   const first = await bm25.search(q, { k: 1000 });
   const candidates = first.slice(0, M).map((h, rank) => ({ id: h.id, rank, score: h.score, doc: docs.get(h.id), text: truncateTokens(docText(docs.get(h.id)), 128) }));
   const input = { query: q, prompt: '', candidates, n: N };
   const sel = await src.select(input);
-  const aug = augmentQuery(q.text, sel.map((s) => s.text));
+  const aug = augmentQuery(
+    q.text,
+    sel.map((s) => s.text),
+  );
   let second = await bm25.search(aug, { k: 1000 });
   if (loo) {
     const sources = [...new Set(sel.map((s) => s.id))];
     const fixed = new Map();
     for (const id of sources) {
       const alt = await src.select(input, id);
-      fixed.set(id, (await bm25.scoreDocs(augmentQuery(q.text, alt.map((s) => s.text)), [id]))[0]);
+      fixed.set(
+        id,
+        (
+          await bm25.scoreDocs(
+            augmentQuery(
+              q.text,
+              alt.map((s) => s.text),
+            ),
+            [id],
+          )
+        )[0],
+      );
     }
     second = second.map((h) => (fixed.has(h.id) ? { id: h.id, score: fixed.get(h.id) } : h));
     second.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
@@ -32,7 +47,10 @@ async function runQuery(q, loo, fuse) {
   return fuse ? reciprocalRankFusion([first, second], { k: 60, limit: 1000 }) : second;
 }
 
-for (const [name, loo, fuse] of [['loo', true, false], ['loo+rrf', true, true]]) {
+for (const [name, loo, fuse] of [
+  ['loo', true, false],
+  ['loo+rrf', true, true],
+]) {
   const row = [`${name} M=${M} n=${N} ${process.env.SEL ?? 'dense'}`.padEnd(30)];
   for (const s of splits) {
     const { queries, qrels } = await loadSplit(ds, s);

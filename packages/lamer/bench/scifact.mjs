@@ -65,6 +65,14 @@ const lines = ['| pipeline | split | nDCG@10 | R@100 | QPS |', '|---|---|---|---
 for (const r of rows) lines.push(`| ${r.name} | ${r.split} | ${r.ndcg.toFixed(4)} | ${r.r100.toFixed(4)} | ${r.qps.toFixed(0)} |`);
 lines.push('', 'Against bm25, paired randomization test (10,000 sign flips, seed 13):', '', '| pipeline | split | metric | delta | p |', '|---|---|---|---|---|');
 for (const t of tests) lines.push(`| ${t.name} | ${t.split} | ${t.metric} | ${t.delta >= 0 ? '+' : ''}${t.delta.toFixed(4)} | ${t.p.toFixed(4)} |`);
-lines.push('', 'Extractive source (no LLM): pseudo-relevance feedback, not LameR with an LLM. QPS: one process, top 1000, the search phase only (sentence encoding and both BM25 rounds included); it varies with load.');
+lines.push(
+  '',
+  'Extractive source (no LLM): pseudo-relevance feedback, not LameR with an LLM. QPS: one process, top 1000, the search phase only (sentence encoding and both BM25 rounds included); it varies with load.',
+);
 console.log(lines.join('\n'));
-if (values.write) writeBenchSection('lamer-scifact', { title: '@quarry/lamer — SciFact, BM25 vs LameR with the extractive source', command: `node packages/lamer/bench/scifact.mjs --splits ${values.splits} --write`, markdown: lines.join('\n') });
+if (values.write)
+  writeBenchSection('lamer-scifact', {
+    title: '@quarry/lamer — SciFact, BM25 vs LameR with the extractive source',
+    command: `node packages/lamer/bench/scifact.mjs --splits ${values.splits} --write`,
+    markdown: lines.join('\n'),
+  });

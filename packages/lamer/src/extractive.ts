@@ -29,7 +29,7 @@ export interface ExtractiveOptions {
 /** Splits text into sentences at . ! ? followed by whitespace and an upper-case letter, digit or bracket. */
 export function splitSentences(text: string): string[] {
   return text
-    .split(/(?<=[.!?])\s+(?=[A-Z0-9(\[])/)
+    .split(/(?<=[.!?])\s+(?=[A-Z0-9([])/)
     .map((s) => s.trim())
     .filter((s) => s !== '');
 }

@@ -1,4 +1,20 @@
-import { InputError, TopK, checkOptions, docText, isBlankDoc, reciprocalRankFusion, throwIfAborted, type DocStore, type Encoder, type Hit, type Query, type QueryRewriter, type RewriteContext, type Retriever, type SearchOptions } from '@quarry/core';
+import {
+  InputError,
+  TopK,
+  checkOptions,
+  docText,
+  isBlankDoc,
+  reciprocalRankFusion,
+  throwIfAborted,
+  type DocStore,
+  type Encoder,
+  type Hit,
+  type Query,
+  type QueryRewriter,
+  type RewriteContext,
+  type Retriever,
+  type SearchOptions,
+} from '@quarry/core';
 import type { AnswerSource, Candidate } from './answers.js';
 import { lameRDenseBuildOptionsSchema, lameROptionsSchema, lameRRetrieverOptionsSchema } from './options.js';
 import { augmentQuery, renderPrompt, resolveTemplate, truncateTokens } from './prompt.js';
@@ -59,7 +75,12 @@ export class LameR implements QueryRewriter {
     this.n = options.answers ?? 5;
     this.candidateTokens = options.candidateTokens ?? 128;
     this.queryRepeats = options.queryRepeats ?? 1;
-    for (const [name, v, min] of [['candidates', this.m, 0], ['answers', this.n, 1], ['candidateTokens', this.candidateTokens, 1], ['queryRepeats', this.queryRepeats, 1]] as const) {
+    for (const [name, v, min] of [
+      ['candidates', this.m, 0],
+      ['answers', this.n, 1],
+      ['candidateTokens', this.candidateTokens, 1],
+      ['queryRepeats', this.queryRepeats, 1],
+    ] as const) {
       if (!Number.isInteger(v) || v < min) throw new InputError(`LameR option ${name} must be an integer >= ${min}, got ${v}.`);
     }
     this.template = resolveTemplate(this.mode, options.template ?? 'web');
@@ -80,7 +101,11 @@ export class LameR implements QueryRewriter {
         return doc ? [{ id: h.id, rank, score: h.score, doc, text: truncateTokens(docText(doc), this.candidateTokens) }] : [];
       });
     }
-    const prompt = renderPrompt(this.template, query.text, candidates.map((c) => c.text));
+    const prompt = renderPrompt(
+      this.template,
+      query.text,
+      candidates.map((c) => c.text),
+    );
     const answers = await this.source.answers({ query, prompt, candidates, n: this.n, ...(context.signal ? { signal: context.signal } : {}) });
     return {
       mode: this.mode,
@@ -181,7 +206,13 @@ export class LameRDenseRetriever implements Retriever {
   ) {}
 
   /** Encodes every document (title + text), normalised for cosine. */
-  static async build(lamer: LameR, encoder: Encoder, firstRound: Retriever, docs: DocStore, options: { batchSize?: number; signal?: AbortSignal; parallel?: number } = {}): Promise<LameRDenseRetriever> {
+  static async build(
+    lamer: LameR,
+    encoder: Encoder,
+    firstRound: Retriever,
+    docs: DocStore,
+    options: { batchSize?: number; signal?: AbortSignal; parallel?: number } = {},
+  ): Promise<LameRDenseRetriever> {
     checkOptions(lameRDenseBuildOptionsSchema, options, 'LameRDenseRetriever.build options');
     const all = [...docs];
     const d = encoder.dim;
@@ -197,7 +228,15 @@ export class LameRDenseRetriever implements Retriever {
     const keep = all.flatMap((doc, i) => (isBlankDoc(doc) || vectors.subarray(i * d, (i + 1) * d).every((x) => x === 0) ? [] : [i]));
     const kept = keep.length === all.length ? vectors : new Float32Array(keep.length * d);
     if (kept !== vectors) keep.forEach((i, r) => kept.set(vectors.subarray(i * d, (i + 1) * d), r * d));
-    return new LameRDenseRetriever(lamer, encoder, firstRound, docs, keep.map((i) => all[i]!.id), kept, options.parallel ?? 4);
+    return new LameRDenseRetriever(
+      lamer,
+      encoder,
+      firstRound,
+      docs,
+      keep.map((i) => all[i]!.id),
+      kept,
+      options.parallel ?? 4,
+    );
   }
 
   /** (Enc(q) + Enc(a_i)) / 2 averaged over answers (just Enc(q) when there are none), each vector normalised. */

@@ -14,7 +14,10 @@ export const DEFAULT_SELECTOR_MODEL = 'scifact-static-selfsup';
 // The keys LameR and LlmAnswers share come from ./options.js (the classes check them there); order kept as before.
 const lamerOptions = {
   mode: lamerShape.mode,
-  generator: z.enum(['extractive', 'openai']).default('extractive').describe("'openai': an OpenAI-compatible LLM server; 'extractive': sentences from the candidates (pseudo-relevance feedback, no LLM)"),
+  generator: z
+    .enum(['extractive', 'openai'])
+    .default('extractive')
+    .describe("'openai': an OpenAI-compatible LLM server; 'extractive': sentences from the candidates (pseudo-relevance feedback, no LLM)"),
   candidates: lamerShape.candidates,
   answers: lamerShape.answers,
   candidateTokens: lamerShape.candidateTokens,
@@ -87,7 +90,7 @@ const cliOptions: readonly PluginCliOption[] = [
   { flag: 'llm-model', option: 'llmModel', type: 'string', description: 'LLM model name (default $QUARRY_LLM_MODEL)' },
   { flag: 'answers', option: 'answers', type: 'number', description: 'LameR n: answers per query (default 5)' },
   { flag: 'candidates', option: 'candidates', type: 'number', description: 'LameR M: first-round candidates in the prompt (default 10)' },
-  { flag: 'lamer-prompt', option: 'template', type: 'string', description: "LameR/HyDE prompt: web, scientific, counter-argument, financial, or a template" },
+  { flag: 'lamer-prompt', option: 'template', type: 'string', description: 'LameR/HyDE prompt: web, scientific, counter-argument, financial, or a template' },
 ];
 
 /** A LameR retriever whose BM25 index can be saved (the CLI caches it). */
@@ -136,7 +139,13 @@ export const lamerPlugin = definePlugin({
   description: 'LameR over its own BM25 (both rounds), optionally fused with the first round; HyDE mode.',
   schema: retrieverSchema,
   async create(options: LamerPluginOptions, context) {
-    const bm25 = await Bm25Index.build(context.docs, { k1: options.k1, b: options.b, total: context.docs.size, ...(context.signal ? { signal: context.signal } : {}), ...(context.onProgress ? { onProgress: context.onProgress } : {}) });
+    const bm25 = await Bm25Index.build(context.docs, {
+      k1: options.k1,
+      b: options.b,
+      total: context.docs.size,
+      ...(context.signal ? { signal: context.signal } : {}),
+      ...(context.onProgress ? { onProgress: context.onProgress } : {}),
+    });
     return persistentLameR(options, context, bm25);
   },
   async load(dir: string, options: LamerPluginOptions, context) {

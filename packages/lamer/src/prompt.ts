@@ -10,9 +10,11 @@ export const LAMER_TEMPLATES = {
   /** SciFact, TREC-COVID, NFCorpus, SciDocs. */
   scientific: 'Give a question "{query}" and its possible scientific paper passages (most of these passages are wrong) enumerated as:{candidates} \n please write a correct scientific paper passage.',
   /** ArguAna. */
-  'counter-argument': 'Give a question "{query}" and its possible counter-argument passages (most of these passages are wrong) enumerated as:{candidates} \n please write a correct counter-argument passage.',
+  'counter-argument':
+    'Give a question "{query}" and its possible counter-argument passages (most of these passages are wrong) enumerated as:{candidates} \n please write a correct counter-argument passage.',
   /** FiQA. */
-  financial: 'Give a question "{query}" and its possible answering financial article passages (most of these passages are wrong) enumerated as:{candidates} \n please write a correct answering financial article passage.',
+  financial:
+    'Give a question "{query}" and its possible answering financial article passages (most of these passages are wrong) enumerated as:{candidates} \n please write a correct answering financial article passage.',
 } as const;
 
 /** HyDE's zero-shot prompts (Gao et al., 2022, appendix), the baseline without candidates. */
@@ -44,7 +46,8 @@ export function enumerateCandidates(candidates: readonly string[]): string {
  */
 export function renderPrompt(template: string, query: string, candidates: readonly string[]): string {
   if (!template.includes('{query}')) throw new InputError('A LameR/HyDE prompt template needs a {query} placeholder.', { template });
-  if (candidates.length > 0 && !template.includes('{candidates}')) throw new InputError('This prompt template has no {candidates} placeholder, but candidates were retrieved; use a LameR template or set candidates to 0.', { template });
+  if (candidates.length > 0 && !template.includes('{candidates}'))
+    throw new InputError('This prompt template has no {candidates} placeholder, but candidates were retrieved; use a LameR template or set candidates to 0.', { template });
   return template.replace(/\{query\}|\{candidates\}/g, (m) => (m === '{query}' ? query : enumerateCandidates(candidates)));
 }
 
@@ -52,7 +55,8 @@ export function renderPrompt(template: string, query: string, candidates: readon
 export function resolveTemplate(mode: 'lamer' | 'hyde', template: string): string {
   const table = mode === 'lamer' ? LAMER_TEMPLATES : HYDE_TEMPLATES;
   if (template in table) return table[template as PromptDomain];
-  if (!template.includes('{query}')) throw new InputError(`Unknown prompt "${template}": use one of ${PROMPT_DOMAINS.join(', ')} or a template with {query}${mode === 'lamer' ? ' and {candidates}' : ''}.`);
+  if (!template.includes('{query}'))
+    throw new InputError(`Unknown prompt "${template}": use one of ${PROMPT_DOMAINS.join(', ')} or a template with {query}${mode === 'lamer' ? ' and {candidates}' : ''}.`);
   return template;
 }
 

@@ -3,7 +3,22 @@ import { Bm25Index, bm25Plugin } from '@quarry/bm25';
 import { FakeOpenAIServer } from '@quarry/llm';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExtractiveAnswers, LAMER_TEMPLATES, LameR, LameRDenseRetriever, LameRRetriever, LlmAnswers, lameROptionsSchema, augmentQuery, lamerPlugin, lamerRewriterPlugin, renderPrompt, splitSentences, truncateTokens, type AnswerSource } from '../src/index.js';
+import {
+  ExtractiveAnswers,
+  LAMER_TEMPLATES,
+  LameR,
+  LameRDenseRetriever,
+  LameRRetriever,
+  LlmAnswers,
+  lameROptionsSchema,
+  augmentQuery,
+  lamerPlugin,
+  lamerRewriterPlugin,
+  renderPrompt,
+  splitSentences,
+  truncateTokens,
+  type AnswerSource,
+} from '../src/index.js';
 
 const docs: Doc[] = [
   { id: 'd1', title: 'Vitamin D and bones', text: 'Vitamin D supplements reduce the risk of hip fractures in older adults. The effect is larger with calcium.' },
@@ -76,7 +91,14 @@ describe('LameR against an OpenAI-compatible server (loopback)', () => {
     server.requests.length = 0;
     const registry = new PluginRegistry().register(bm25Plugin, lamerRewriterPlugin);
     const pipeline = await Pipeline.build(
-      { name: 'lamer', retrievers: [{ plugin: 'bm25' }], rewriter: { plugin: 'lamer', options: { generator: 'openai', llmUrl: server.url, llmModel: 'fake-gpt', template: 'scientific', candidates: 2, answers: 3, candidateTokens: 6, temperature: 0.5, maxTokens: 64 } } },
+      {
+        name: 'lamer',
+        retrievers: [{ plugin: 'bm25' }],
+        rewriter: {
+          plugin: 'lamer',
+          options: { generator: 'openai', llmUrl: server.url, llmModel: 'fake-gpt', template: 'scientific', candidates: 2, answers: 3, candidateTokens: 6, temperature: 0.5, maxTokens: 64 },
+        },
+      },
       registry,
       { docs: new MemoryDocStore(docs) },
     );
@@ -99,7 +121,9 @@ describe('LameR against an OpenAI-compatible server (loopback)', () => {
 
   it('HyDE mode sends HyDE prompt without candidates', async () => {
     server.requests.length = 0;
-    const source = (await lamerRewriterPlugin.create(lamerRewriterPlugin.schema.parse({ mode: 'hyde', generator: 'openai', llmUrl: server.url, llmModel: 'm', template: 'scientific' }), { docs: new MemoryDocStore(docs) })) as LameR;
+    const source = (await lamerRewriterPlugin.create(lamerRewriterPlugin.schema.parse({ mode: 'hyde', generator: 'openai', llmUrl: server.url, llmModel: 'm', template: 'scientific' }), {
+      docs: new MemoryDocStore(docs),
+    })) as LameR;
     const e = await source.expand({ id: 'q', text: 'aspirin prevents heart attacks' }, { docs: new MemoryDocStore(docs) });
     expect(e.candidates).toEqual([]);
     expect(e.prompt).toBe('Please write a scientific paper passage to support/refute the claim.\nClaim: aspirin prevents heart attacks\nPassage:');
@@ -207,7 +231,9 @@ describe('dense variant and options', () => {
     expect(suggestion(() => new LameRRetriever(new LameR(fixed), bm25, store, { fuse: { dept: 10 } } as never))).toBe('depth');
     expect(suggestion(() => new LlmAnswers({ name: 'g', generate: async () => [] }, { max_tokens: 9 } as never))).toBe('maxTokens');
     await expect(ExtractiveAnswers.fromDocs(store, { selecter: 'lexical' } as never)).rejects.toThrow(/selecter.*did you mean "selector"/);
-    await expect(LameRDenseRetriever.build(new LameR(fixed), { dim: 1, encode: async () => ({ rows: 0, cols: 1, data: new Float32Array() }) }, bm25, store, { paralel: 2 } as never)).rejects.toBeInstanceOf(ConfigError);
+    await expect(
+      LameRDenseRetriever.build(new LameR(fixed), { dim: 1, encode: async () => ({ rows: 0, cols: 1, data: new Float32Array() }) }, bm25, store, { paralel: 2 } as never),
+    ).rejects.toBeInstanceOf(ConfigError);
     // The plugin schema and the class share one definition of these keys.
     expect(lameROptionsSchema.shape.answers).toBe((lamerPlugin.schema as unknown as { shape: Record<string, unknown> }).shape['answers']);
   });

@@ -12,7 +12,10 @@ describe('the environment API key and a configured llmUrl (S2)', () => {
     process.env['OPENAI_API_KEY'] = 'sk-env-KEY-lamer-0123456789';
   });
   afterAll(async () => {
-    for (const [name, value] of [['OPENAI_API_KEY', saved.key], ['QUARRY_LLM_URL', saved.url]] as const) {
+    for (const [name, value] of [
+      ['OPENAI_API_KEY', saved.key],
+      ['QUARRY_LLM_URL', saved.url],
+    ] as const) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }

@@ -30,7 +30,12 @@ try {
     const cold = run('cache-cold');
     const warm = run('cache-warm');
     rmSync(cacheDir, { recursive: true, force: true });
-    for (const [name, r] of [['plain fetch (floor)', floor], ['OpenAIClient, no cache', client], ['OpenAIClient, cache miss (writes)', cold], ['OpenAIClient, cache hit', warm]]) {
+    for (const [name, r] of [
+      ['plain fetch (floor)', floor],
+      ['OpenAIClient, no cache', client],
+      ['OpenAIClient, cache miss (writes)', cold],
+      ['OpenAIClient, cache hit', warm],
+    ]) {
       rows.push([size.toLocaleString('en-US'), name, r.rps.toFixed(0), `${(r.rps / floor.rps).toFixed(2)}×`, r.maxRssMB.toFixed(0)]);
     }
   }

@@ -112,7 +112,8 @@ export class OpenAIClient {
     this.#secrets = [cfg.apiKey, password, user && password ? user : undefined, this.#basicAuth, ...[...url.searchParams.values()]].filter((s): s is string => !!s && s.length >= 4);
     const nonNegative = (name: string, value: number | undefined, fallback: number, integer = false): number => {
       const v = value ?? fallback;
-      if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v))) throw new ConfigError(`LLM client option ${name} must be a ${integer ? 'non-negative integer' : 'non-negative number'}, got ${String(value)}.`);
+      if (!Number.isFinite(v) || v < 0 || (integer && !Number.isInteger(v)))
+        throw new ConfigError(`LLM client option ${name} must be a ${integer ? 'non-negative integer' : 'non-negative number'}, got ${String(value)}.`);
       return v;
     };
     this.#timeoutMs = nonNegative('timeoutMs', options.timeoutMs, 120_000);
@@ -294,7 +295,7 @@ function samplingBody(p: SamplingParams): Record<string, unknown> {
     temperature: p.temperature,
     top_p: p.topP,
     max_tokens: p.maxTokens,
-    stop: p.stop && p.stop.length ? p.stop : undefined,
+    stop: p.stop?.length ? p.stop : undefined,
     seed: p.seed,
     logit_bias: p.logitBias,
     presence_penalty: p.presencePenalty,
@@ -329,7 +330,7 @@ function snippet(text: string, max = 200): string {
 function serverMessage(text: string): string {
   try {
     const json = JSON.parse(text) as { error?: { message?: unknown } | string; message?: unknown };
-    const m = typeof json.error === 'string' ? json.error : json.error?.message ?? json.message;
+    const m = typeof json.error === 'string' ? json.error : (json.error?.message ?? json.message);
     if (typeof m === 'string' && m.trim() !== '') return snippet(m);
   } catch {
     // not JSON: fall through
@@ -429,7 +430,11 @@ function parseCompletionChoice(c: unknown, i: number): Choice | undefined {
       const entry: TokenLogprob = {
         token: String(token),
         logprob: typeof logprobs[t] === 'number' ? (logprobs[t] as number) : null,
-        top: isObject(top) ? Object.entries(top).map(([tok, p]) => ({ token: tok, logprob: Number(p) })).sort((a, b) => b.logprob - a.logprob) : [],
+        top: isObject(top)
+          ? Object.entries(top)
+              .map(([tok, p]) => ({ token: tok, logprob: Number(p) }))
+              .sort((a, b) => b.logprob - a.logprob)
+          : [],
       };
       if (typeof offsets[t] === 'number') entry.offset = offsets[t] as number;
       return entry;

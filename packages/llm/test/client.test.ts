@@ -34,13 +34,34 @@ function client(options: OpenAIClientOptions = {}): OpenAIClient {
 describe('OpenAIClient requests', () => {
   it('sends a chat completion with every sampling parameter in OpenAI form and parses n choices', async () => {
     const c = client();
-    const result = await c.chat({ messages: [{ role: 'user', content: 'What is BM25?' }], n: 3, temperature: 0.7, topP: 0.9, maxTokens: 64, stop: ['\n\n'], seed: 42, logitBias: { '50256': -100 }, extra: { top_k: 40 } });
+    const result = await c.chat({
+      messages: [{ role: 'user', content: 'What is BM25?' }],
+      n: 3,
+      temperature: 0.7,
+      topP: 0.9,
+      maxTokens: 64,
+      stop: ['\n\n'],
+      seed: 42,
+      logitBias: { '50256': -100 },
+      extra: { top_k: 40 },
+    });
     expect(result.choices.map((c) => c.text)).toEqual([0, 1, 2].map((i) => `answer ${i} to: What is BM25?`));
     expect(result.cached).toBe(false);
     const req = server.requests[0]!;
     expect(req.path).toBe('/v1/chat/completions');
     expect(req.headers['authorization']).toBe(`Bearer ${SECRET}`);
-    expect(req.body).toEqual({ model: 'fake-model', messages: [{ role: 'user', content: 'What is BM25?' }], n: 3, temperature: 0.7, top_p: 0.9, max_tokens: 64, stop: ['\n\n'], seed: 42, logit_bias: { '50256': -100 }, top_k: 40 });
+    expect(req.body).toEqual({
+      model: 'fake-model',
+      messages: [{ role: 'user', content: 'What is BM25?' }],
+      n: 3,
+      temperature: 0.7,
+      top_p: 0.9,
+      max_tokens: 64,
+      stop: ['\n\n'],
+      seed: 42,
+      logit_bias: { '50256': -100 },
+      top_k: 40,
+    });
     expect(result.usage).toEqual({ promptTokens: 3, completionTokens: 18, totalTokens: 21 });
     expect(c.usage()).toMatchObject({ calls: 1, requests: 1, cacheHits: 0, retries: 0, failures: 0, promptTokens: 3, completionTokens: 18, totalTokens: 21 });
   });
@@ -50,7 +71,15 @@ describe('OpenAIClient requests', () => {
     expect(server.requests[0]!.body).toMatchObject({ logprobs: true, top_logprobs: 2 });
     const lp = result.choices[0]!.logprobs!;
     expect(lp.map((t) => t.token).join('')).toBe(result.choices[0]!.text);
-    expect(lp[0]).toEqual({ token: 'answer', logprob: -0.5, bytes: [...Buffer.from('answer')], top: [{ token: 'answer', logprob: -0.5 }, { token: 'answer#1', logprob: -1.5 }] });
+    expect(lp[0]).toEqual({
+      token: 'answer',
+      logprob: -0.5,
+      bytes: [...Buffer.from('answer')],
+      top: [
+        { token: 'answer', logprob: -0.5 },
+        { token: 'answer#1', logprob: -1.5 },
+      ],
+    });
   });
 
   it('sends text completions with echo + logprobs and normalises the logprob arrays', async () => {
@@ -60,7 +89,15 @@ describe('OpenAIClient requests', () => {
     const lp = result.choices[0]!.logprobs!;
     expect(lp.map((t) => t.token)).toEqual(['The', ' cat', ' sat']);
     expect(lp[0]).toEqual({ token: 'The', logprob: null, top: [], offset: 0 });
-    expect(lp[2]).toEqual({ token: ' sat', logprob: -1.2, top: [{ token: ' sat', logprob: -1.2 }, { token: ' sat#1', logprob: -2.2 }], offset: 7 });
+    expect(lp[2]).toEqual({
+      token: ' sat',
+      logprob: -1.2,
+      top: [
+        { token: ' sat', logprob: -1.2 },
+        { token: ' sat#1', logprob: -2.2 },
+      ],
+      offset: 7,
+    });
   });
 
   it('reads the URL, model and key from the environment; the key never shows in errors', async () => {
@@ -72,7 +109,9 @@ describe('OpenAIClient requests', () => {
     const wrong = new OpenAIClient({ env: { QUARRY_LLM_URL: server.url, QUARRY_LLM_MODEL: 'm', OPENAI_API_KEY: 'sk-wrong-key' }, retries: 3 });
     const error = await wrong.chat({ messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LlmRequestError);
-    expect((error as LlmRequestError).message).toBe(`POST ${server.url}/chat/completions failed after 1 attempt: HTTP 401 Unauthorized: Incorrect API key provided.. Check the API key (OPENAI_API_KEY or QUARRY_LLM_API_KEY).`);
+    expect((error as LlmRequestError).message).toBe(
+      `POST ${server.url}/chat/completions failed after 1 attempt: HTTP 401 Unauthorized: Incorrect API key provided.. Check the API key (OPENAI_API_KEY or QUARRY_LLM_API_KEY).`,
+    );
     expect(JSON.stringify((error as LlmRequestError).details)).not.toContain('sk-wrong-key');
     expect(String((error as Error).stack)).not.toContain('sk-wrong-key');
   });
@@ -150,7 +189,9 @@ describe('OpenAIClient faults', () => {
     server.fail({ kind: 'drop' }, { kind: 'drop' });
     const error = (await c.chat({ messages: [{ role: 'user', content: 'q' }] }).catch((e: unknown) => e)) as LlmRequestError;
     expect(error.failure).toBe('network');
-    expect(error.message).toMatch(new RegExp(`^POST ${server.url.replace(/\./g, '\\.')}/chat/completions failed after 2 attempts: network error: fetch failed \\(.+\\)\\. Check that the server is running`));
+    expect(error.message).toMatch(
+      new RegExp(`^POST ${server.url.replace(/\./g, '\\.')}/chat/completions failed after 2 attempts: network error: fetch failed \\(.+\\)\\. Check that the server is running`),
+    );
   });
 
   it('times out slow responses per attempt and retries them', async () => {
@@ -231,7 +272,16 @@ describe('OpenAIGenerator', () => {
     const out = await g.generate('Why?', { n: 3 });
     expect(out).toEqual([0, 1, 2].map((i) => `answer ${i} to: Why?`));
     expect(server.requests).toHaveLength(1);
-    expect(server.requests[0]!.body).toEqual({ model: 'fake-model', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Why?' }], n: 3, temperature: 0.7, max_tokens: 32 });
+    expect(server.requests[0]!.body).toEqual({
+      model: 'fake-model',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Why?' },
+      ],
+      n: 3,
+      temperature: 0.7,
+      max_tokens: 32,
+    });
   });
 
   it('tops up to n with further requests (cached apart) when the server ignores n', async () => {

@@ -27,7 +27,14 @@ describe('README', () => {
       await import(file);
       expect(logged[0]![0]).toEqual(['answer 0 to: Name a fruit.', 'answer 1 to: Name a fruit.']);
       expect(logged[0]![1]).toBe(false);
-      expect(logged[1]![0]).toEqual([['The', null], [' capital', -1.1], [' of', -1.2], [' France', -1.3], [' is', -1.4], [' Paris', -1.5]]);
+      expect(logged[1]![0]).toEqual([
+        ['The', null],
+        [' capital', -1.1],
+        [' of', -1.2],
+        [' France', -1.3],
+        [' is', -1.4],
+        [' Paris', -1.5],
+      ]);
       expect(server.requests.map((r) => r.path)).toEqual(['/v1/chat/completions', '/v1/completions', '/v1/chat/completions']);
     } finally {
       rmSync(file, { force: true });

@@ -91,7 +91,10 @@ describe('credentials inside the base URL (S3)', () => {
     expect(c.baseUrl).toBe(server.url);
     await c.chat(chat);
     expect(server.requests[0]!.headers['authorization']).toBe(`Basic ${Buffer.from('alice:pw-SECRET-456').toString('base64')}`);
-    server.fail({ kind: 'echo', status: 500 }, { kind: 'status', status: 500, body: JSON.stringify({ error: { message: 'bad upstream http://alice:pw-SECRET-456@10.0.0.7:8000/v1?api-key=qs-SECRET-123' } }) });
+    server.fail(
+      { kind: 'echo', status: 500 },
+      { kind: 'status', status: 500, body: JSON.stringify({ error: { message: 'bad upstream http://alice:pw-SECRET-456@10.0.0.7:8000/v1?api-key=qs-SECRET-123' } }) },
+    );
     const error = await failure(c.chat(chat));
     const shown = `${error.message} ${JSON.stringify(error.details)} ${JSON.stringify(events)}`;
     expect(shown).not.toContain('pw-SECRET-456');

@@ -10,8 +10,8 @@ const tokens = docs.reduce((s, d) => s + d.length, 0);
 const maxToken = docs.reduce((m, d) => d.reduce((a, b) => Math.max(a, b), m), 0);
 
 const ns = () => Number(process.hrtime.bigint());
-let t = ns();
-let cpu0 = process.cpuUsage();
+const t = ns();
+const cpu0 = process.cpuUsage();
 const fm = FmIndex.build(docs);
 const buildS = (ns() - t) / 1e9;
 const buildCpuS = (process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6;
@@ -72,7 +72,10 @@ if (tokens <= naiveMax) {
     p += d.length;
     text[p++] = -1;
   }
-  const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
+  const cpuNow = () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1e6;
+  };
   let cs = cpuNow();
   const idx = Array.from({ length: text.length }, (_, i) => i);
   const n = text.length;
@@ -94,13 +97,15 @@ if (tokens <= naiveMax) {
     return 0;
   };
   const range = (pat) => {
-    let lo = 0, hi = n;
+    let lo = 0,
+      hi = n;
     while (lo < hi) {
       const m = (lo + hi) >>> 1;
       if (cmp(sa[m], pat) < 0) lo = m + 1;
       else hi = m;
     }
-    let e = lo, top = n;
+    let e = lo,
+      top = n;
     while (e < top) {
       const m = (e + top) >>> 1;
       if (cmp(sa[m], pat) <= 0) e = m + 1;
@@ -108,14 +113,22 @@ if (tokens <= naiveMax) {
     }
     return [lo, e];
   };
-  const naiveCountUs = timeit((i) => {
-    const [a, b] = range(patterns[i % patterns.length]);
-    sink += b - a;
-  }, 20000, 'naiveCountUs');
-  const naiveLocateUs = timeit((i) => {
-    const [a, b] = range(patterns[i % patterns.length]);
-    for (let k = a; k < b; k++) sink += sa[k];
-  }, 5000, 'naiveLocateUs');
+  const naiveCountUs = timeit(
+    (i) => {
+      const [a, b] = range(patterns[i % patterns.length]);
+      sink += b - a;
+    },
+    20000,
+    'naiveCountUs',
+  );
+  const naiveLocateUs = timeit(
+    (i) => {
+      const [a, b] = range(patterns[i % patterns.length]);
+      for (let k = a; k < b; k++) sink += sa[k];
+    },
+    5000,
+    'naiveLocateUs',
+  );
   // Same SA via SA-IS, for the record (the FM-index build includes it).
   const sym = Int32Array.from(text, (v) => (v < 0 ? 1 : v + 2));
   sym[sym.length - 1] = 1;
@@ -128,4 +141,27 @@ if (tokens <= naiveMax) {
 }
 
 const rss = process.resourceUsage().maxRSS * 1024;
-console.log(JSON.stringify({ scale, docs: docs.length, tokens, buildS, fmBytes: fm.byteLength, rawU16: tokens * 2, rawI32: tokens * 4, countUs, extendUs, locateUs, occPerPattern: occ / patterns.length, succUs, extractUs, scanUs, ...(naive ?? {}), rss, buildCpuS, wall, load: (await import('node:os')).loadavg()[0], sink: sink % 7 }));
+console.log(
+  JSON.stringify({
+    scale,
+    docs: docs.length,
+    tokens,
+    buildS,
+    fmBytes: fm.byteLength,
+    rawU16: tokens * 2,
+    rawI32: tokens * 4,
+    countUs,
+    extendUs,
+    locateUs,
+    occPerPattern: occ / patterns.length,
+    succUs,
+    extractUs,
+    scanUs,
+    ...(naive ?? {}),
+    rss,
+    buildCpuS,
+    wall,
+    load: (await import('node:os')).loadavg()[0],
+    sink: sink % 7,
+  }),
+);

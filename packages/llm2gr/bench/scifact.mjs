@@ -16,7 +16,7 @@ const metrics = ['ndcg@10', 'rprec', 'recall@100'];
 const limit = process.env.LIMIT ? Number(process.env.LIMIT) : Infinity;
 
 const docs = await MemoryDocStore.fromAsync(readCorpus(dataset.corpusFile));
-let c0 = process.cpuUsage();
+const c0 = process.cpuUsage();
 const retriever = await llm2grPlugin.create(llm2grPlugin.schema.parse({}), { docs });
 const buildCpu = (process.cpuUsage(c0).user + process.cpuUsage(c0).system) / 1e6;
 // Variant: question tokens expanded with their 5 nearest corpus tokens in the own encoder (cosine >= 0.4).
@@ -38,7 +38,10 @@ async function runAllQueries(r) {
     wallMs.set(q.id, gen.ms);
     runAll.set(q.id, gen.hits.slice(0, 100));
     const kept = new Set(gen.titles.slice(0, 2).flatMap((t) => t.docs));
-    runKept.set(q.id, gen.hits.filter((h) => kept.has(h.id)));
+    runKept.set(
+      q.id,
+      gen.hits.filter((h) => kept.has(h.id)),
+    );
     if (++done % 50 === 0) process.stderr.write(`${done} queries\n`);
   }
   return { runAll, runKept, cpuMs, wallMs };
@@ -51,7 +54,11 @@ const bm25 = new Map();
 const tmp = mkdtempSync(join(tmpdir(), 'llm2gr-bm25-'));
 for (const split of ['test', 'test-unseen']) {
   const runFile = join(tmp, `${split}.trec`);
-  execFileSync(process.execPath, [join(root, 'apps', 'cli', 'dist', 'bin.js'), 'eval', '--dataset', datasetDir, '--split', split, '--pipeline', 'bm25', '--k', '100', '--run', runFile, '--quiet', '--json'], { encoding: 'utf8', env: { ...process.env, QUARRY_CACHE_DIR: join(tmp, 'cache') } });
+  execFileSync(
+    process.execPath,
+    [join(root, 'apps', 'cli', 'dist', 'bin.js'), 'eval', '--dataset', datasetDir, '--split', split, '--pipeline', 'bm25', '--k', '100', '--run', runFile, '--quiet', '--json'],
+    { encoding: 'utf8', env: { ...process.env, QUARRY_CACHE_DIR: join(tmp, 'cache') } },
+  );
   bm25.set(split, await readTrecRun(runFile));
 }
 
@@ -61,7 +68,10 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 const rows = [];
 const results = {};
-for (const [split, { qrels }] of [['test', test], ['test-unseen', unseen]]) {
+for (const [split, { qrels }] of [
+  ['test', test],
+  ['test-unseen', unseen],
+]) {
   const q = subQrels(qrels);
   const ids = [...q.keys()];
   const entries = [
@@ -72,9 +82,21 @@ for (const [split, { qrels }] of [['test', test], ['test-unseen', unseen]]) {
   ];
   results[split] = Object.fromEntries(entries.map(([name, m]) => [name, m]));
   for (const [name, m, t] of entries) {
-    rows.push([split, name, String(ids.length), m['ndcg@10'].toFixed(4), m['rprec'].toFixed(4), m['recall@100'].toFixed(4),
-      t ? `${mean(ids.map((id) => t.cpuMs.get(id))).toFixed(0)} / ${pct(ids.map((id) => t.cpuMs.get(id)), 0.95).toFixed(0)}` : '—',
-      t ? mean(ids.map((id) => t.wallMs.get(id))).toFixed(0) : '—']);
+    rows.push([
+      split,
+      name,
+      String(ids.length),
+      m['ndcg@10'].toFixed(4),
+      m['rprec'].toFixed(4),
+      m['recall@100'].toFixed(4),
+      t
+        ? `${mean(ids.map((id) => t.cpuMs.get(id))).toFixed(0)} / ${pct(
+            ids.map((id) => t.cpuMs.get(id)),
+            0.95,
+          ).toFixed(0)}`
+        : '—',
+      t ? mean(ids.map((id) => t.wallMs.get(id))).toFixed(0) : '—',
+    ]);
   }
 }
 const md = [

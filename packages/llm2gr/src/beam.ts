@@ -77,7 +77,7 @@ export async function constrainedBeamSearch<S>(
     finished.push({ tokens: b.tokens, state: b.state, logProb, length, score: length === 0 ? 0 : logProb / length });
   };
 
-  for (let step = 0; alive.length > 0 && finished.length < beamSize; step++) {
+  while (alive.length > 0 && finished.length < beamSize) {
     throwIfAborted(signal, 'constrained decoding');
     const nexts = alive.map((b) => (b.tokens.length < maxTokens ? constraint.next(b.state) : { tokens: new Int32Array(0), states: [] as S[] }));
     const ends = alive.map((b) => constraint.canEnd(b.state, b.tokens.length));

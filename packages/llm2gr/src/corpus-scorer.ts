@@ -122,7 +122,7 @@ export class CorpusStatsScorer implements NextTokenScorer {
       this.#icf[t] = -Math.log(this.#uni[t]!);
     }
     let pow = 0;
-    for (let t = 0; t < V; t++) pow += Math.pow(this.#uni[t]!, this.#beta);
+    for (let t = 0; t < V; t++) pow += this.#uni[t]! ** this.#beta;
     this.#uniPowSum = pow;
     this.#trie = options.trie;
     this.#vectors = options.tokenVectors;
@@ -216,7 +216,12 @@ export class CorpusStatsScorer implements NextTokenScorer {
     const terms = new Map<number, number>(evidence.map((q) => [q, this.#icf[q]!]));
     if (!this.#vectors || this.#similar <= 0) return terms;
     if (!this.#corpusTokens) {
-      this.#corpusTokens = Int32Array.from(this.#fm.successorsOf([]).filter((s) => this.#icf[s.token]! >= this.#minIcf).map((s) => s.token));
+      this.#corpusTokens = Int32Array.from(
+        this.#fm
+          .successorsOf([])
+          .filter((s) => this.#icf[s.token]! >= this.#minIcf)
+          .map((s) => s.token),
+      );
     }
     for (const q of evidence) {
       let near = this.#neighbourCache.get(q);
@@ -323,7 +328,7 @@ export class CorpusStatsScorer implements NextTokenScorer {
     let patchedPow = 0;
     let patchedMass = 0;
     for (const [t, v] of patch) {
-      patchedPow += Math.pow(this.#uni[t]!, beta);
+      patchedPow += this.#uni[t]! ** beta;
       patchedMass += Math.exp(v);
     }
     const shift = beta * (logMu - logZ);

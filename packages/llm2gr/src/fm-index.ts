@@ -303,7 +303,8 @@ export class FmIndex {
   /** Document holding global text position `position`. */
   docOf(position: number): number {
     const starts = this.#p.docStarts;
-    let lo = 0, hi = this.docCount - 1;
+    let lo = 0,
+      hi = this.docCount - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
       if (starts[mid]! <= position) lo = mid;
@@ -374,8 +375,15 @@ export class FmIndex {
   async writeFiles(dir: string, prefix = 'fm'): Promise<Record<string, unknown>> {
     const p = this.#p;
     const arrays: [string, ArrayBufferView][] = [
-      ['wm', p.wm.bits], ['zeros', p.wm.zeros], ['C', p.C], ['final', p.finalStart], ['symbols', p.symbolToken],
-      ['sampled', p.sampled], ['sa', p.saSamples], ['isa', p.isaSamples], ['docs', p.docStarts],
+      ['wm', p.wm.bits],
+      ['zeros', p.wm.zeros],
+      ['C', p.C],
+      ['final', p.finalStart],
+      ['symbols', p.symbolToken],
+      ['sampled', p.sampled],
+      ['sa', p.saSamples],
+      ['isa', p.isaSamples],
+      ['docs', p.docStarts],
     ];
     for (const [name, a] of arrays) await writeFile(join(dir, `${prefix}.${name}.bin`), bytesOf(a));
     return { docCount: p.docCount, textLength: p.textLength, sampleRate: p.sampleRate, sigma: p.sigma, levels: p.wm.levels };
@@ -390,18 +398,37 @@ export class FmIndex {
     };
     const read = async <T extends Int32Array | Int32Array>(name: string, ctor: { new (b: ArrayBuffer): T; BYTES_PER_ELEMENT: number }): Promise<T> =>
       readTyped(new Uint8Array(await readFile(join(dir, `${prefix}.${name}.bin`))), ctor, join(dir, `${prefix}.${name}.bin`));
-    const docCount = num('docCount'), textLength = num('textLength'), sampleRate = num('sampleRate'), sigma = num('sigma'), levels = num('levels');
+    const docCount = num('docCount'),
+      textLength = num('textLength'),
+      sampleRate = num('sampleRate'),
+      sigma = num('sigma'),
+      levels = num('levels');
     const n = textLength + 1;
     const bits = await read('wm', Int32Array);
     const zeros = await read('zeros', Int32Array);
     const parts: FmParts = {
-      docCount, textLength, sampleRate, sigma,
+      docCount,
+      textLength,
+      sampleRate,
+      sigma,
       wm: new WaveletMatrix({ n, levels, bits, zeros }),
-      C: await read('C', Int32Array), finalStart: await read('final', Int32Array), symbolToken: await read('symbols', Int32Array),
-      sampled: await read('sampled', Int32Array), saSamples: await read('sa', Int32Array), isaSamples: await read('isa', Int32Array), docStarts: await read('docs', Int32Array),
+      C: await read('C', Int32Array),
+      finalStart: await read('final', Int32Array),
+      symbolToken: await read('symbols', Int32Array),
+      sampled: await read('sampled', Int32Array),
+      saSamples: await read('sa', Int32Array),
+      isaSamples: await read('isa', Int32Array),
+      docStarts: await read('docs', Int32Array),
     };
-    const ok = bits.length === bitvectorLength(n) * levels && zeros.length === levels && parts.C.length === sigma + 1 && parts.finalStart.length === sigma &&
-      parts.symbolToken.length === sigma && parts.docStarts.length === docCount + 1 && parts.sampled.length === bitvectorLength(n) && parts.isaSamples.length === Math.floor(textLength / sampleRate) + 2;
+    const ok =
+      bits.length === bitvectorLength(n) * levels &&
+      zeros.length === levels &&
+      parts.C.length === sigma + 1 &&
+      parts.finalStart.length === sigma &&
+      parts.symbolToken.length === sigma &&
+      parts.docStarts.length === docCount + 1 &&
+      parts.sampled.length === bitvectorLength(n) &&
+      parts.isaSamples.length === Math.floor(textLength / sampleRate) + 2;
     if (!ok) throw new IndexCorruptError('FM-index arrays do not match their metadata sizes', dir);
     return new FmIndex(parts);
   }

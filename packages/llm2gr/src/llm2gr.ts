@@ -254,7 +254,13 @@ export class Llm2grRetriever implements Retriever {
       // No document has a title: stage 1 generates passage prefixes over the whole corpus instead.
       const found = await this.#passagePrefixes(fill(o.passagePrompt), untitled, signal);
       const hits = this.#prefixHits(found, 'passage-prefix (no titles)');
-      return { modes: ['passage-prefix (no titles)'], titles: [], passages: found.map(({ doc, prefix, passage, score, offset }) => ({ doc: ids[doc]!, prefix, passage, score, offset })), hits, ms: performance.now() - t0 };
+      return {
+        modes: ['passage-prefix (no titles)'],
+        titles: [],
+        passages: found.map(({ doc, prefix, passage, score, offset }) => ({ doc: ids[doc]!, prefix, passage, score, offset })),
+        hits,
+        ms: performance.now() - t0,
+      };
     }
 
     // Stage 1: titles.
@@ -281,7 +287,10 @@ export class Llm2grRetriever implements Retriever {
     const passages: Generation['passages'] = [];
     const passageScore = new Map<number, number>();
     if (kept.length) {
-      const local = FmIndex.build(kept.map((d) => fm.document(d)), { sampleRate: 4 });
+      const local = FmIndex.build(
+        kept.map((d) => fm.document(d)),
+        { sampleRate: 4 },
+      );
       const prefixHyps: Hypothesis<FmRange>[] = await constrainedBeamSearch(this.scorer, this.scorer.encode(fill(o.passagePrompt)), fmConstraint(local, o.prefixLength), local.root(), {
         beamSize: o.passageBeam,
         maxTokens: o.prefixLength,
@@ -349,7 +358,15 @@ export class Llm2grRetriever implements Retriever {
     }
     if (docs.length === 0) this.#untitled = null;
     else if (titled === 0) this.#untitled = { fm, docs: undefined, all: true };
-    else this.#untitled = { fm: FmIndex.build(docs.map((d) => fm.document(d)), { sampleRate: 4 }), docs: Int32Array.from(docs), all: false };
+    else
+      this.#untitled = {
+        fm: FmIndex.build(
+          docs.map((d) => fm.document(d)),
+          { sampleRate: 4 },
+        ),
+        docs: Int32Array.from(docs),
+        all: false,
+      };
     return this.#untitled;
   }
 
@@ -358,7 +375,11 @@ export class Llm2grRetriever implements Retriever {
    * FM-index constraint, locates each in the documents, and gives every document the score of
    * the best prefix found in it (with the passage from where it occurs). Best first.
    */
-  async #passagePrefixes(prompt: string, source: { fm: FmIndex; docs: Int32Array | undefined }, signal: AbortSignal | undefined): Promise<{ doc: number; prefix: string; passage: string; score: number; offset: number; rank: number }[]> {
+  async #passagePrefixes(
+    prompt: string,
+    source: { fm: FmIndex; docs: Int32Array | undefined },
+    signal: AbortSignal | undefined,
+  ): Promise<{ doc: number; prefix: string; passage: string; score: number; offset: number; rank: number }[]> {
     const o = this.options;
     const hyps = await constrainedBeamSearch(this.scorer, this.scorer.encode(prompt), fmConstraint(source.fm, o.prefixLength), source.fm.root(), {
       beamSize: o.titleBeam,

@@ -95,7 +95,18 @@ export class OnnxCausalLm implements NextTokenScorer {
   readonly bosIds: readonly number[];
   readonly stats: OnnxCausalLmStats = { runs: 0, tokens: 0, cacheHits: 0, logitValues: 0 };
 
-  private constructor(file: string, codec: TokenizerCodec, session: ort.InferenceSession, vocab: number, layout: PastLayout, pastShapes: (number | string)[][], idType: Map<string, 'int32' | 'int64'>, graph: GraphTypes, bosIds: readonly number[], options: OnnxCausalLmOptions) {
+  private constructor(
+    file: string,
+    codec: TokenizerCodec,
+    session: ort.InferenceSession,
+    vocab: number,
+    layout: PastLayout,
+    pastShapes: (number | string)[][],
+    idType: Map<string, 'int32' | 'int64'>,
+    graph: GraphTypes,
+    bosIds: readonly number[],
+    options: OnnxCausalLmOptions,
+  ) {
     this.#file = file;
     this.codec = codec;
     this.session = session;
@@ -133,7 +144,7 @@ export class OnnxCausalLm implements NextTokenScorer {
     const inputs = new Map(session.inputMetadata.map((m) => [m.name, m]));
     if (!inputs.has('input_ids')) throw new ScorerError(`${file}: no graph input "input_ids" (inputs: ${session.inputNames.join(', ')}); expected a causal LM export.`);
     const logits = session.outputMetadata.find((m) => m.name === 'logits');
-    if (!logits || !logits.isTensor) throw new ScorerError(`${file}: no "logits" output (outputs: ${session.outputNames.join(', ')}); export the model with its LM head.`);
+    if (!logits?.isTensor) throw new ScorerError(`${file}: no "logits" output (outputs: ${session.outputNames.join(', ')}); export the model with its LM head.`);
     if (logits.type !== 'float32' && logits.type !== 'float16') throw new ScorerError(`${file}: the logits output has type ${logits.type}; expected float32 or float16.`);
     const vocab = logits.shape[logits.shape.length - 1];
     if (typeof vocab !== 'number') throw new ScorerError(`${file}: the logits output has no fixed vocabulary dimension.`);
@@ -170,7 +181,10 @@ export class OnnxCausalLm implements NextTokenScorer {
     if (branch && layout.kind === 'none') throw new ScorerError(`${file}: has use_cache_branch but no past inputs.`);
     const known = new Set(['input_ids', 'attention_mask', 'position_ids', 'use_cache_branch', ...pastNames]);
     const unknown = session.inputNames.filter((n) => !known.has(n));
-    if (unknown.length) throw new ScorerError(`${file}: graph inputs ${unknown.join(', ')} are not ones a causal LM scorer knows how to feed (input_ids, attention_mask, position_ids, use_cache_branch, past key/values).`);
+    if (unknown.length)
+      throw new ScorerError(
+        `${file}: graph inputs ${unknown.join(', ')} are not ones a causal LM scorer knows how to feed (input_ids, attention_mask, position_ids, use_cache_branch, past key/values).`,
+      );
     const graph: GraphTypes = { logits: logits.type, past: pastType, merged: branch !== undefined };
     return new OnnxCausalLm(file, codec, session, vocab, layout, pastShapes, idType, graph, bosFor(dir, codec, options.addBos), options);
   }
@@ -187,7 +201,9 @@ export class OnnxCausalLm implements NextTokenScorer {
     if (!Number.isInteger(id) || id < 0) throw new InputError(`Token id ${id} is not a non-negative integer.`);
     if (id < this.modelVocabSize) return id;
     if (this.#fold) return id % this.modelVocabSize;
-    throw new InputError(`Token id ${id} is outside the model's vocabulary (${this.modelVocabSize} tokens, ${this.#file}); the tokenizer does not match the model. Use the tokenizer.json exported with the model.`);
+    throw new InputError(
+      `Token id ${id} is outside the model's vocabulary (${this.modelVocabSize} tokens, ${this.#file}); the tokenizer does not match the model. Use the tokenizer.json exported with the model.`,
+    );
   }
 
   /** Log-softmax of the next-token logits after each prefix. */
@@ -228,7 +244,13 @@ export class OnnxCausalLm implements NextTokenScorer {
     for (const { pastLen, rows, states } of groups.values()) {
       throwIfAborted(signal, 'ONNX scoring');
       this.stats.cacheHits += rows.length;
-      const res = await this.#run(rows.map((i) => mapped[i]!.slice(pastLen)), pastLen, states, rows, mapped);
+      const res = await this.#run(
+        rows.map((i) => mapped[i]!.slice(pastLen)),
+        pastLen,
+        states,
+        rows,
+        mapped,
+      );
       rows.forEach((i, j) => (out[i] = res[j]!));
     }
     return out;
@@ -264,10 +286,21 @@ export class OnnxCausalLm implements NextTokenScorer {
     const ids = (name: string, values: number[], dims: number[]): void => {
       const type = this.#idType.get(name);
       if (!type) return;
-      feeds[name] = type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(values, (v) => BigInt(v)), dims) : new ort.Tensor('int32', Int32Array.from(values), dims);
+      feeds[name] =
+        type === 'int64'
+          ? new ort.Tensor(
+              'int64',
+              BigInt64Array.from(values, (v) => BigInt(v)),
+              dims,
+            )
+          : new ort.Tensor('int32', Int32Array.from(values), dims);
     };
     ids('input_ids', inputs.flat(), [B, L]);
-    ids('position_ids', inputs.flatMap(() => Array.from({ length: L }, (_, j) => pastLen + j)), [B, L]);
+    ids(
+      'position_ids',
+      inputs.flatMap(() => Array.from({ length: L }, (_, j) => pastLen + j)),
+      [B, L],
+    );
     ids('attention_mask', new Array<number>(B * (pastLen + L)).fill(1), [B, pastLen + L]);
     if (this.#graph.merged) feeds['use_cache_branch'] = new ort.Tensor('bool', Uint8Array.of(pastLen > 0 ? 1 : 0), [1]);
     const layout = this.#layout;

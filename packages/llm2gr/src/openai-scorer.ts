@@ -84,7 +84,8 @@ export class OpenAIScorer implements NextTokenScorer, AllowedTokenScorer {
     };
     const result = await this.#client.complete(request, signal ? { signal } : {});
     const lp: TokenLogprob | undefined = result.choices[0]?.logprobs?.[0];
-    if (!lp) throw new ScorerError(`The server at ${this.#client.baseUrl} returned no logprobs for /completions; LLM2GR needs a server that returns "logprobs" (see the llm2gr README for which servers do).`);
+    if (!lp)
+      throw new ScorerError(`The server at ${this.#client.baseUrl} returned no logprobs for /completions; LLM2GR needs a server that returns "logprobs" (see the llm2gr README for which servers do).`);
     const top = lp.top.length ? lp.top : lp.logprob !== null ? [{ token: lp.token, logprob: lp.logprob }] : [];
     return top.filter((t) => Number.isFinite(t.logprob));
   }

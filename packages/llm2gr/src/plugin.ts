@@ -9,8 +9,15 @@ import { ownEncoderTokenVectors } from './token-similarity.js';
 
 const schema = z
   .object({
-    scorer: z.enum(['default', 'onnx', 'openai']).default('default').describe("'default': corpus statistics, no LLM; 'onnx': a local causal LM (model: DIR); 'openai': an OpenAI-compatible server (model: DIR of its tokenizer.json)"),
-    model: z.string().min(1).optional().describe("onnx: folder with tokenizer.json + model.onnx; openai: folder with the server model's tokenizer.json; default: tokenizer folder (default the bundled BERT-uncased)"),
+    scorer: z
+      .enum(['default', 'onnx', 'openai'])
+      .default('default')
+      .describe("'default': corpus statistics, no LLM; 'onnx': a local causal LM (model: DIR); 'openai': an OpenAI-compatible server (model: DIR of its tokenizer.json)"),
+    model: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("onnx: folder with tokenizer.json + model.onnx; openai: folder with the server model's tokenizer.json; default: tokenizer folder (default the bundled BERT-uncased)"),
     llmUrl: z.string().min(1).optional().describe('openai: base URL (default $QUARRY_LLM_URL)'),
     llmModel: z.string().min(1).optional().describe('openai: model name (default $QUARRY_LLM_MODEL)'),
     topLogprobs: z.number().int().min(1).max(100).default(20).describe('openai: alternatives asked per step'),
@@ -30,9 +37,17 @@ export type Llm2grPluginOptions = z.output<typeof schema>;
 
 async function makeScorer(options: Llm2grPluginOptions): Promise<{ codec: TokenizerCodec | OnnxCausalLm | OpenAIScorer; finish: (index: Llm2grIndex) => Llm2grRetriever }> {
   const generation = {
-    titleBeam: options.titleBeam, keepTitles: options.keepTitles, passageBeam: options.passageBeam, prefixLength: options.prefixLength,
-    passageLength: options.passageLength, alpha: options.alpha, maxTitleTokens: options.maxTitleTokens, titlePrompt: options.titlePrompt,
-    passagePrompt: options.passagePrompt, titleEnd: options.titleEnd, hits: options.hits,
+    titleBeam: options.titleBeam,
+    keepTitles: options.keepTitles,
+    passageBeam: options.passageBeam,
+    prefixLength: options.prefixLength,
+    passageLength: options.passageLength,
+    alpha: options.alpha,
+    maxTitleTokens: options.maxTitleTokens,
+    titlePrompt: options.titlePrompt,
+    passagePrompt: options.passagePrompt,
+    titleEnd: options.titleEnd,
+    hits: options.hits,
   };
   if (options.scorer === 'onnx') {
     if (!options.model) throw new ConfigError('The llm2gr onnx scorer needs a model folder: pass --model DIR (tokenizer.json + model.onnx).');
@@ -53,7 +68,10 @@ async function makeScorer(options: Llm2grPluginOptions): Promise<{ codec: Tokeni
     finish: (index) => {
       const ignoreText = [options.titlePrompt, options.passagePrompt].map((p) => p.split('{query}').join(' '));
       const scorer = new CorpusStatsScorer(codec, index.fm, {
-        trie: index.trie, titleWeight: options.titleWeight, queryWeight: options.queryWeight, ignoreText,
+        trie: index.trie,
+        titleWeight: options.titleWeight,
+        queryWeight: options.queryWeight,
+        ignoreText,
         ...(tokenVectors ? { tokenVectors, similarTokens: options.similarTokens, minSimilarity: options.minSimilarity } : {}),
       });
       return new Llm2grRetriever(index, scorer, generation);
@@ -91,7 +109,7 @@ export const llm2grPlugin = definePlugin({
   },
   pathOptions: ['model', 'encoder'],
   cliOptions: [
-    { flag: 'scorer', option: 'scorer', type: 'string', description: "llm2gr next-token scorer: default (corpus statistics, no LLM) | onnx | openai" },
+    { flag: 'scorer', option: 'scorer', type: 'string', description: 'llm2gr next-token scorer: default (corpus statistics, no LLM) | onnx | openai' },
     { flag: 'model', option: 'model', type: 'string', description: 'llm2gr model folder (onnx: tokenizer.json + model.onnx; openai: the server model tokenizer.json)' },
     { flag: 'llm-url', option: 'llmUrl', type: 'string', description: 'LLM base URL, e.g. http://127.0.0.1:8000/v1 (default $QUARRY_LLM_URL)' },
     { flag: 'llm-model', option: 'llmModel', type: 'string', description: 'LLM model name (default $QUARRY_LLM_MODEL)' },

@@ -47,7 +47,8 @@ function saisRec(t: Int32Array, sa: Int32Array, n: number, k: number): void {
   const stype = new Uint8Array(n);
   stype[n - 1] = 1;
   for (let i = n - 2; i >= 0; i--) {
-    const a = t[i]!, b = t[i + 1]!;
+    const a = t[i]!,
+      b = t[i + 1]!;
     stype[i] = a < b || (a === b && stype[i + 1] === 1) ? 1 : 0;
   }
   const isLms = (i: number): boolean => i > 0 && stype[i] === 1 && stype[i - 1] === 0;

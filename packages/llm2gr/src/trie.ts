@@ -103,7 +103,8 @@ export class TokenTrie {
     while (r < node.hi) {
       const t = this.#at(r, node.depth);
       // Last row with this token (rows are sorted, so a run).
-      let lo = r, hi = node.hi - 1;
+      let lo = r,
+        hi = node.hi - 1;
       while (lo < hi) {
         const mid = (lo + hi + 1) >>> 1;
         if (this.#at(mid, node.depth) === t) lo = mid;
@@ -120,14 +121,16 @@ export class TokenTrie {
   child(node: TrieNode, token: number): TrieNode | undefined {
     const d = node.depth;
     // First row whose token at d is >= token (rows ending at d sort first, as -1).
-    let lo = node.lo, hi = node.hi;
+    let lo = node.lo,
+      hi = node.hi;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.#at(mid, d) < token) lo = mid + 1;
       else hi = mid;
     }
     if (lo >= node.hi || this.#at(lo, d) !== token) return undefined;
-    let end = lo, top = node.hi;
+    let end = lo,
+      top = node.hi;
     while (end + 1 < top) {
       const mid = (end + top) >>> 1;
       if (this.#at(mid, d) === token) end = mid;
@@ -165,7 +168,12 @@ export class TokenTrie {
   }
 
   async writeFiles(dir: string, prefix = 'trie'): Promise<void> {
-    for (const [name, a] of [['tokens', this.tokens], ['offsets', this.offsets], ['docoffsets', this.docOffsets], ['docs', this.docs]] as const) {
+    for (const [name, a] of [
+      ['tokens', this.tokens],
+      ['offsets', this.offsets],
+      ['docoffsets', this.docOffsets],
+      ['docs', this.docs],
+    ] as const) {
       await writeFile(join(dir, `${prefix}.${name}.bin`), bytesOf(a));
     }
   }

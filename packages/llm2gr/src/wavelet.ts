@@ -102,7 +102,8 @@ export class WaveletMatrix {
       const level = bits.subarray(l * stride, (l + 1) * stride);
       let z = 0;
       for (let i = 0; i < n; i++) if (((cur[i]! >>> shift) & 1) === 0) z++;
-      let zi = 0, oi = z;
+      let zi = 0,
+        oi = z;
       for (let i = 0; i < n; i++) {
         const v = cur[i]!;
         if (((v >>> shift) & 1) === 0) next[zi++] = v;

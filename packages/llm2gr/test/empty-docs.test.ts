@@ -36,7 +36,7 @@ describe('llm2gr on empty documents and corpora without titles or texts', () => 
     }
   });
 
-  it('reaches untitled docs of a corpus where only some docs have titles, naming each hit\'s mode', async () => {
+  it("reaches untitled docs of a corpus where only some docs have titles, naming each hit's mode", async () => {
     const real = scifactDocs(30);
     const docs = real.map((d, i) => (i % 3 === 0 ? { ...d, title: '' } : d));
     const built = await llm2grPlugin.create(options, { docs: new MemoryDocStore(docs) });

@@ -107,7 +107,11 @@ describe('FmIndex against naive references', () => {
   });
 
   it('never matches across document boundaries, and patterns longer than any document count 0', () => {
-    const docs = [[1, 2, 3], [4, 5], [3, 4]];
+    const docs = [
+      [1, 2, 3],
+      [4, 5],
+      [3, 4],
+    ];
     const fm = FmIndex.build(docs);
     expect(fm.count([3, 4])).toBe(1); // only inside doc 2, not across doc 0 -> doc 1
     expect(fm.locatePattern([3, 4])).toEqual([{ doc: 2, offset: 0, position: 7 }]);
@@ -121,7 +125,10 @@ describe('FmIndex against naive references', () => {
     const fm = FmIndex.build([[], [7, 7], []]);
     expect(fm.docLength(0)).toBe(0);
     expect(Array.from(fm.document(1))).toEqual([7, 7]);
-    expect(fm.locatePattern([7])).toEqual([{ doc: 1, offset: 0, position: 1 }, { doc: 1, offset: 1, position: 2 }]);
+    expect(fm.locatePattern([7])).toEqual([
+      { doc: 1, offset: 0, position: 1 },
+      { doc: 1, offset: 1, position: 2 },
+    ]);
     const empty = FmIndex.build([]);
     expect(empty.count([1])).toBe(0);
     expect(empty.successorsOf([])).toEqual([]);
@@ -175,7 +182,12 @@ describe('FmIndex document array', () => {
       fc.property(docsArb, fc.array(fc.integer({ min: 0, max: 6 }), { minLength: 1, maxLength: 3 }), (docs, pattern) => {
         const fm = FmIndex.build(docs, { sampleRate: 3 });
         const range = fm.find(pattern);
-        expect(Array.from(fm.documentsOf(range)).sort((a, b) => a - b)).toEqual(fm.locate(range).map((o) => o.doc).sort((a, b) => a - b));
+        expect(Array.from(fm.documentsOf(range)).sort((a, b) => a - b)).toEqual(
+          fm
+            .locate(range)
+            .map((o) => o.doc)
+            .sort((a, b) => a - b),
+        );
       }),
       { numRuns: 300 },
     );

@@ -43,13 +43,19 @@ describe('constrained beam search', () => {
   });
 
   it('never generates tokens outside the scorer vocabulary unless told how to score them', async () => {
-    const trie = TokenTrie.build([[3, 50], [3, 4]]);
+    const trie = TokenTrie.build([
+      [3, 50],
+      [3, 4],
+    ]);
     const constraint: DecodingConstraint<TrieNode> = { next: (n) => ({ tokens: trie.children(n).tokens, states: trie.children(n).nodes }), canEnd: (n) => trie.isComplete(n) };
     const scorer = new ToyScorer(V);
     const hyps = await constrainedBeamSearch(scorer, [1], constraint, trie.root(), { beamSize: 5, maxTokens: 4 });
     expect(hyps.map((h) => h.tokens)).toEqual([[3, 4]]);
     const withOov = await constrainedBeamSearch(scorer, [1], constraint, trie.root(), { beamSize: 5, maxTokens: 4, outOfVocabLogProb: -20 });
-    expect(withOov.map((h) => h.tokens).sort()).toEqual([[3, 4], [3, 50]]);
+    expect(withOov.map((h) => h.tokens).sort()).toEqual([
+      [3, 4],
+      [3, 50],
+    ]);
     await expect(constrainedBeamSearch(scorer, [1], constraint, trie.root(), { beamSize: 0, maxTokens: 4 })).rejects.toMatchObject({ code: 'INPUT_INVALID' });
   });
 });
@@ -67,7 +73,12 @@ describe('LLM2GR generation invariants', () => {
         for (const t of gen.titles) {
           expect(titleSet.has(t.title)).toBe(true);
           // Duplicate titles map to all their documents.
-          expect(t.docs.sort()).toEqual(docs.filter((d) => d.title === t.title).map((d) => d.id).sort());
+          expect(t.docs.sort()).toEqual(
+            docs
+              .filter((d) => d.title === t.title)
+              .map((d) => d.id)
+              .sort(),
+          );
         }
         for (const p of gen.passages) {
           const text = rows[Number(p.doc.slice(1))]!.text;
@@ -107,7 +118,15 @@ describe('LLM2GR generation invariants', () => {
     expect(gen.hits.map((h) => h.id).sort()).toEqual(['a', 'b', 'c', 'd']);
     expect(gen.hits.find((h) => h.id === 'c')!.explain).toMatchObject({ mode: 'passage-prefix (no title)' });
     expect(gen.hits[0]!.explain).toMatchObject({ titles: expect.any(Array) });
-    expect(() => Llm2grIndex.build([{ id: 'x', text: '1' }, { id: 'x', text: '2' }], scorer)).toThrow(/twice/);
+    expect(() =>
+      Llm2grIndex.build(
+        [
+          { id: 'x', text: '1' },
+          { id: 'x', text: '2' },
+        ],
+        scorer,
+      ),
+    ).toThrow(/twice/);
     expect(() => new Llm2grRetriever(Llm2grIndex.build(docs, scorer), new ToyScorer(V + 1))).toThrow(/different tokenizer/);
     expect(() => new Llm2grRetriever(Llm2grIndex.build(docs, scorer), scorer, { alpha: 2 })).toThrow(/alpha/);
   });

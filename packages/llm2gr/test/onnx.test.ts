@@ -38,9 +38,15 @@ describe('OnnxCausalLm on the tiny random GPT-2 fixture (plumbing, not quality)'
   it('one cached step gives the same distribution as re-running the whole prefix, batched or not', async () => {
     const a = [10, 20, 30, 40];
     const b = [10, 20, 31, 41];
-    const cold = await (await OnnxCausalLm.load(FIXTURE, { threads: 1, cacheEntries: 0 })).nextTokenLogProbs([[...a, 7], [...b, 8]]);
+    const cold = await (await OnnxCausalLm.load(FIXTURE, { threads: 1, cacheEntries: 0 })).nextTokenLogProbs([
+      [...a, 7],
+      [...b, 8],
+    ]);
     await plain.nextTokenLogProbs([a, b]); // caches both states
-    const warm = await plain.nextTokenLogProbs([[...a, 7], [...b, 8]]); // one batched step on the cache
+    const warm = await plain.nextTokenLogProbs([
+      [...a, 7],
+      [...b, 8],
+    ]); // one batched step on the cache
     for (let i = 0; i < 2; i++) for (let t = 0; t < 1000; t += 37) expect(warm[i]![t]).toBeCloseTo(cold[i]![t]!, 4);
   });
 

@@ -32,11 +32,21 @@ class LogprobServer {
         const max = Math.max(...logits);
         const z = max + Math.log(logits.reduce((s, v) => s + Math.exp(v - max), 0));
         const k = Number(body['logprobs'] ?? 0);
-        const order = logits.map((v, t) => [t, v - z] as const).sort((a, b) => b[1] - a[1]).slice(0, k);
+        const order = logits
+          .map((v, t) => [t, v - z] as const)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, k);
         const name = (t: number): string => (body['return_tokens_as_token_ids'] ? `token_id:${t}` : this.lm.decode([t]));
-        const choice = { index: 0, text: name(order[0]![0]), finish_reason: 'length', logprobs: { tokens: [name(order[0]![0])], token_logprobs: [order[0]![1]], top_logprobs: [Object.fromEntries(order.map(([t, v]) => [name(t), v]))], text_offset: [0] } };
+        const choice = {
+          index: 0,
+          text: name(order[0]![0]),
+          finish_reason: 'length',
+          logprobs: { tokens: [name(order[0]![0])], token_logprobs: [order[0]![1]], top_logprobs: [Object.fromEntries(order.map(([t, v]) => [name(t), v]))], text_offset: [0] },
+        };
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: 'x', object: 'text_completion', model: body['model'], choices: [choice], usage: { prompt_tokens: ids.length, completion_tokens: 1, total_tokens: ids.length + 1 } }));
+        res.end(
+          JSON.stringify({ id: 'x', object: 'text_completion', model: body['model'], choices: [choice], usage: { prompt_tokens: ids.length, completion_tokens: 1, total_tokens: ids.length + 1 } }),
+        );
       });
     });
     await new Promise<void>((r) => this.#server!.listen(0, '127.0.0.1', r));

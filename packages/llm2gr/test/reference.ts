@@ -71,13 +71,15 @@ export class NaiveSuffixArray {
 
   /** Row interval of suffixes starting with the pattern (binary search). */
   range(pattern: ArrayLike<number>): [number, number] {
-    let lo = 0, hi = this.sa.length;
+    let lo = 0,
+      hi = this.sa.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (this.#cmp(this.sa[mid]!, pattern) < 0) lo = mid + 1;
       else hi = mid;
     }
-    let end = lo, top = this.sa.length;
+    let end = lo,
+      top = this.sa.length;
     while (end < top) {
       const mid = (end + top) >>> 1;
       if (this.#cmp(this.sa[mid]!, pattern) <= 0) end = mid + 1;

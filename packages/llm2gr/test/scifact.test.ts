@@ -18,7 +18,10 @@ describe('llm2gr on SciFact test-unseen (default scorer)', () => {
       const gen = await retriever.generate(q);
       all.set(q.id, gen.hits.slice(0, 100));
       const keptDocs = new Set(gen.titles.slice(0, 2).flatMap((t) => t.docs));
-      kept.set(q.id, gen.hits.filter((h) => keptDocs.has(h.id)));
+      kept.set(
+        q.id,
+        gen.hits.filter((h) => keptDocs.has(h.id)),
+      );
       for (const t of gen.titles) expect(titles.has(t.title)).toBe(true);
       for (const p of gen.passages) {
         const d = retriever.index.ids.indexOf(p.doc);

@@ -4,7 +4,10 @@ import { hashString, type NextTokenScorer } from '@quarry/core';
 export class ToyCodec {
   constructor(readonly vocabSize: number) {}
   encode(text: string): number[] {
-    return text.split(/\s+/).filter(Boolean).map((w) => (/^\d+$/.test(w) ? Number(w) : hashString(w) % this.vocabSize));
+    return text
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((w) => (/^\d+$/.test(w) ? Number(w) : hashString(w) % this.vocabSize));
   }
   decode(ids: readonly number[]): string {
     return ids.join(' ');
@@ -14,7 +17,10 @@ export class ToyCodec {
 /** A deterministic pseudo-random language model: log-softmax of hashed logits of (prefix, token). */
 export class ToyScorer extends ToyCodec implements NextTokenScorer {
   calls = 0;
-  constructor(vocabSize: number, readonly seed = 1) {
+  constructor(
+    vocabSize: number,
+    readonly seed = 1,
+  ) {
     super(vocabSize);
   }
   async nextTokenLogProbs(prefixes: readonly (readonly number[])[]): Promise<Float32Array[]> {

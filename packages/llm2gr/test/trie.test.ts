@@ -22,9 +22,14 @@ describe('TokenTrie', () => {
         for (const prefix of prefixes) {
           const node = trie.walk(prefix);
           const hasPrefix = titles.some((t) => t.length > 0 && t.length >= prefix.length && prefix.every((v, i) => t[i] === v));
-          expect(node !== undefined).toBe(hasPrefix || (prefix.length === 0));
+          expect(node !== undefined).toBe(hasPrefix || prefix.length === 0);
           if (!node) continue;
-          expect(Array.from(trie.children(node).tokens)).toEqual(naiveNext(titles.filter((t) => t.length > 0), prefix));
+          expect(Array.from(trie.children(node).tokens)).toEqual(
+            naiveNext(
+              titles.filter((t) => t.length > 0),
+              prefix,
+            ),
+          );
           const docs = titles.flatMap((t, d) => (t.length > 0 && t.length === prefix.length && prefix.every((v, i) => t[i] === v) ? [d] : []));
           expect(trie.isComplete(node)).toBe(docs.length > 0);
           expect(Array.from(trie.lookup(prefix))).toEqual(docs);

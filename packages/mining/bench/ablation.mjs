@@ -85,20 +85,50 @@ for (const [teacherName, retriever, scoreRange] of teachers) {
     if (options) {
       const o = miningOptionsSchema.parse({ ...options, negatives: NEGATIVES, depth: 30 });
       const examples = await mineBatch(train.queries, train.qrels, docs, [{ name: teacherName, retriever, scoreRange }], o, { mode: 'intra', dedup: false }, stats, oracle);
-      writeFileSync(file, examples.flatMap((ex) => formatExample(ex, 'n-tuple', docs)).map((r) => JSON.stringify(r)).join('\n') + '\n');
+      writeFileSync(
+        file,
+        `${examples
+          .flatMap((ex) => formatExample(ex, 'n-tuple', docs))
+          .map((r) => JSON.stringify(r))
+          .join('\n')}\n`,
+      );
     } else {
-      const examples = await mineBatch(train.queries, train.qrels, docs, [{ name: teacherName, retriever }], miningOptionsSchema.parse({ method: 'naive', negatives: 1, depth: 1 }), { mode: 'intra', dedup: false }, new MiningStats());
-      writeFileSync(file, examples.flatMap((ex) => formatExample({ ...ex, negatives: [] }, 'n-tuple', docs)).map((r) => JSON.stringify(r)).join('\n') + '\n');
+      const examples = await mineBatch(
+        train.queries,
+        train.qrels,
+        docs,
+        [{ name: teacherName, retriever }],
+        miningOptionsSchema.parse({ method: 'naive', negatives: 1, depth: 1 }),
+        { mode: 'intra', dedup: false },
+        new MiningStats(),
+      );
+      writeFileSync(
+        file,
+        `${examples
+          .flatMap((ex) => formatExample({ ...ex, negatives: [] }, 'n-tuple', docs))
+          .map((r) => JSON.stringify(r))
+          .join('\n')}\n`,
+      );
     }
     const perSeed = [];
     for (const seed of SEEDS) {
       const t = performance.now();
       const { encoder } = await trainEncoder({ data: file, init: selfsup, epochs: 4, batchSize: 32, negatives: options ? NEGATIVES : 0, lr: 0.003, seed });
       perSeed.push(await evaluateEncoder(encoder));
-      process.stderr.write(`${teacherName} | ${label} | seed ${seed}: test ${mean(Object.values(perSeed.at(-1).test)).toFixed(4)} unseen ${mean(Object.values(perSeed.at(-1)['test-unseen'])).toFixed(4)} (${((performance.now() - t) / 1000).toFixed(1)} s)\n`);
+      process.stderr.write(
+        `${teacherName} | ${label} | seed ${seed}: test ${mean(Object.values(perSeed.at(-1).test)).toFixed(4)} unseen ${mean(Object.values(perSeed.at(-1)['test-unseen'])).toFixed(4)} (${((performance.now() - t) / 1000).toFixed(1)} s)\n`,
+      );
     }
     const fn = stats.falseNegatives;
-    results.push({ teacher: options ? teacherName : '–', label, paperLabel: baseLabel, perSeed, removed: stats.teachers[teacherName]?.removed.method ?? 0, short: stats.shortQueries, fn: options ? `${fn.sibling}/${fn.checked}` : '–' });
+    results.push({
+      teacher: options ? teacherName : '–',
+      label,
+      paperLabel: baseLabel,
+      perSeed,
+      removed: stats.teachers[teacherName]?.removed.method ?? 0,
+      short: stats.shortQueries,
+      fn: options ? `${fn.sibling}/${fn.checked}` : '–',
+    });
   }
 }
 rmSync(work, { recursive: true, force: true });

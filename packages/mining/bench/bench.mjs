@@ -15,12 +15,21 @@ for (const [q, d] of sizes) {
 }
 const largest = results[results.length - 1];
 const first = results[0];
-const projectedMinutes = (700_000 / largest.qps) / 60;
+const projectedMinutes = 700_000 / largest.qps / 60;
 // Input queries and their qrels stay in memory (the output streams to disk), so RSS grows
 // with the query count: extrapolate linearly from the smallest and largest runs.
 const rssPerQuery = (largest.peakRssMiB - first.peakRssMiB) / (largest.queries - first.queries);
 const projectedRss = largest.peakRssMiB + rssPerQuery * (700_000 - largest.queries);
-const rows = results.map((r) => [r.queries.toLocaleString('en'), r.docs.toLocaleString('en'), r.buildSeconds.toFixed(1), r.mineSeconds.toFixed(1), r.qps.toFixed(0), r.peakRssMiB.toFixed(0), r.outMiB.toFixed(0), r.shortQueries]);
+const rows = results.map((r) => [
+  r.queries.toLocaleString('en'),
+  r.docs.toLocaleString('en'),
+  r.buildSeconds.toFixed(1),
+  r.mineSeconds.toFixed(1),
+  r.qps.toFixed(0),
+  r.peakRssMiB.toFixed(0),
+  r.outMiB.toFixed(0),
+  r.shortQueries,
+]);
 const markdown = `Teacher: \`Bm25Index\` (k1 0.9, b 0.4, English analyzer). Method: PercPos 0.95, 4 negatives from the teacher's top 30, \`n-tuple-scores\` JSONL with texts, batches of 512 queries, checkpoints every 2 s. Corpus: documents of 4-8 sentences sampled from SciFact abstracts; queries: 6-14 word spans of one sentence of their positive (seeded, \`bench/synthetic.mjs\`). One process per size; peak RSS includes the corpus, the index, the doc store and the input queries with their qrels.
 
 ${table(['queries', 'docs', 'index build (s)', 'mining (s)', 'queries/s', 'peak RSS (MiB)', 'output (MiB)', 'queries short of 4'], rows)}

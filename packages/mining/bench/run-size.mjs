@@ -32,14 +32,16 @@ const { report } = await mineToFile({
 const mineSeconds = (performance.now() - t) / 1000;
 const outBytes = statSync(out).size;
 rmSync(dir, { recursive: true, force: true });
-console.log(JSON.stringify({
-  queries: numQueries,
-  docs: numDocs,
-  buildSeconds,
-  mineSeconds,
-  qps: numQueries / mineSeconds,
-  peakRssMiB: process.resourceUsage().maxRSS / 1024,
-  outMiB: outBytes / 2 ** 20,
-  shortQueries: report.shortQueries,
-  removedByMethod: report.teachers['bm25'].removed.method,
-}));
+console.log(
+  JSON.stringify({
+    queries: numQueries,
+    docs: numDocs,
+    buildSeconds,
+    mineSeconds,
+    qps: numQueries / mineSeconds,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
+    outMiB: outBytes / 2 ** 20,
+    shortQueries: report.shortQueries,
+    removedByMethod: report.teachers['bm25'].removed.method,
+  }),
+);

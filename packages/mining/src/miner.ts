@@ -73,9 +73,7 @@ export async function mineBatch(
   if (usable.length === 0) return [];
 
   // Which teachers serve which queries.
-  const assigned = usable.map(({ query }) =>
-    ensemble.mode === 'cross' && teachers.length > 1 ? [teachers[hashString(`${options.seed}:${query.id}`) % teachers.length]!] : teachers,
-  );
+  const assigned = usable.map(({ query }) => (ensemble.mode === 'cross' && teachers.length > 1 ? [teachers[hashString(`${options.seed}:${query.id}`) % teachers.length]!] : teachers));
   const perTeacher = new Map<Teacher, number[]>();
   assigned.forEach((ts, i) => {
     for (const t of ts) {
@@ -90,7 +88,10 @@ export async function mineBatch(
   const posScores = new Map<Teacher, Map<number, number[]>>();
   for (const [teacher, indices] of perTeacher) {
     const maxPositives = Math.max(...indices.map((i) => usable[i]!.positives.length));
-    const lists = await teacher.retriever.searchBatch(indices.map((i) => usable[i]!.query), { k: options.depth + maxPositives, signal });
+    const lists = await teacher.retriever.searchBatch(
+      indices.map((i) => usable[i]!.query),
+      { k: options.depth + maxPositives, signal },
+    );
     const byQuery = new Map<number, Hit[]>();
     const scores = new Map<number, number[]>();
     for (const [j, i] of indices.entries()) {

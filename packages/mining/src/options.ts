@@ -46,8 +46,10 @@ export const miningOptionsSchema = z
   .superRefine((o, ctx) => {
     if (o.rangeMax !== undefined && o.rangeMax <= o.rangeMin) ctx.addIssue({ code: 'custom', path: ['rangeMax'], message: `rangeMax (${o.rangeMax}) must be greater than rangeMin (${o.rangeMin})` });
     if (o.minScore !== undefined && o.maxScore !== undefined && o.maxScore < o.minScore) ctx.addIssue({ code: 'custom', path: ['maxScore'], message: 'maxScore must be >= minScore' });
-    if (o.selection !== 'top' && o.sampleFrom < o.negatives) ctx.addIssue({ code: 'custom', path: ['sampleFrom'], message: `sampleFrom (${o.sampleFrom}) must be >= negatives (${o.negatives}) when sampling` });
-    if (o.normalize !== 'none' && (o.method === 'naive' || o.method === 'shifted')) ctx.addIssue({ code: 'custom', path: ['normalize'], message: `normalize changes only what abs, margin-pos and perc-pos compare; method ${o.method} ignores scores` });
+    if (o.selection !== 'top' && o.sampleFrom < o.negatives)
+      ctx.addIssue({ code: 'custom', path: ['sampleFrom'], message: `sampleFrom (${o.sampleFrom}) must be >= negatives (${o.negatives}) when sampling` });
+    if (o.normalize !== 'none' && (o.method === 'naive' || o.method === 'shifted'))
+      ctx.addIssue({ code: 'custom', path: ['normalize'], message: `normalize changes only what abs, margin-pos and perc-pos compare; method ${o.method} ignores scores` });
     if (o.depth <= o.rangeMin + (o.method === 'shifted' ? o.shift : 0)) ctx.addIssue({ code: 'custom', path: ['depth'], message: 'depth must exceed the candidates skipped by rangeMin/shift' });
   });
 

@@ -1,7 +1,20 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { open, readFile, rename, rm, stat, truncate } from 'node:fs/promises';
-import { InputError, checkOptions, parseConfig, runtimeOptionsShape, throwIfAborted, z, writeFileAtomic, QuarryError, type DocStore, type ProgressCallback, type Qrels, type Query } from '@quarry/core';
+import {
+  InputError,
+  checkOptions,
+  parseConfig,
+  runtimeOptionsShape,
+  throwIfAborted,
+  z,
+  writeFileAtomic,
+  QuarryError,
+  type DocStore,
+  type ProgressCallback,
+  type Qrels,
+  type Query,
+} from '@quarry/core';
 import { TUPLE_FORMATS, fitTuple, formatExample, type OutputFormat } from './formats.js';
 import type { FalseNegativeOracle } from './labels.js';
 import { mineBatch, type EnsembleOptions, type Teacher } from './miner.js';

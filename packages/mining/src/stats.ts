@@ -137,7 +137,8 @@ export class MiningStats {
         positives: histogram(groups.positives),
         selected: histogram(groups.selected),
         removedByMethod: histogram(groups.removedByMethod),
-        sampled: { positives: this.positives.seen, selected: this.selected.seen, removedByMethod: this.removedByMethod.seen } },
+        sampled: { positives: this.positives.seen, selected: this.selected.seen, removedByMethod: this.removedByMethod.seen },
+      },
     };
   }
 }

@@ -30,11 +30,12 @@ export function histogramSvg(report: MiningReport, title = 'Teacher scores'): st
         .join(''),
     )
     .join('\n');
-  const ticks = [0, Math.floor(bins / 2), bins]
-    .map((i) => `<text x="${x(i).toFixed(1)}" y="${H - pad.b + 18}" font-size="12" text-anchor="middle">${edges[i]!.toFixed(2)}</text>`)
-    .join('');
+  const ticks = [0, Math.floor(bins / 2), bins].map((i) => `<text x="${x(i).toFixed(1)}" y="${H - pad.b + 18}" font-size="12" text-anchor="middle">${edges[i]!.toFixed(2)}</text>`).join('');
   const legend = groups
-    .map((g, i) => `<rect x="${pad.l + i * 200}" y="12" width="12" height="12" fill="${COLOURS[g.name]}"/><text x="${pad.l + i * 200 + 18}" y="22" font-size="12">${LABELS[g.name]} (n=${report.histograms.sampled[g.name] ?? 0})</text>`)
+    .map(
+      (g, i) =>
+        `<rect x="${pad.l + i * 200}" y="12" width="12" height="12" fill="${COLOURS[g.name]}"/><text x="${pad.l + i * 200 + 18}" y="22" font-size="12">${LABELS[g.name]} (n=${report.histograms.sampled[g.name] ?? 0})</text>`,
+    )
     .join('');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">
 <rect width="${W}" height="${H}" fill="white"/>

@@ -68,15 +68,22 @@ describe('selection', () => {
   const pool = hits([5, 4, 3, 2, 1, 0.5, 0.2, 0.1, 0, -1, -2]);
   it('sampled negatives come from the top sampleFrom, without repeats, reproducibly', () => {
     fc.assert(
-      fc.property(fc.integer(), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 5, max: 11 }), fc.constantFrom('sample', 'top1-sample'), fc.constantFrom('uniform', 'softmax'), (seed, n, from, selection, sampling) => {
-        const o = opts({ selection, sampling, sampleFrom: from, negatives: n });
-        const a = selectNegatives(pool, n, o, new SeededRandom(seed));
-        const b = selectNegatives(pool, n, o, new SeededRandom(seed));
-        expect(a).toEqual(b);
-        expect(new Set(a.map((h) => h.id)).size).toBe(n);
-        expect(a.every((h) => pool.indexOf(h) < from)).toBe(true);
-        if (selection === 'top1-sample') expect(a[0]).toBe(pool[0]);
-      }),
+      fc.property(
+        fc.integer(),
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 5, max: 11 }),
+        fc.constantFrom('sample', 'top1-sample'),
+        fc.constantFrom('uniform', 'softmax'),
+        (seed, n, from, selection, sampling) => {
+          const o = opts({ selection, sampling, sampleFrom: from, negatives: n });
+          const a = selectNegatives(pool, n, o, new SeededRandom(seed));
+          const b = selectNegatives(pool, n, o, new SeededRandom(seed));
+          expect(a).toEqual(b);
+          expect(new Set(a.map((h) => h.id)).size).toBe(n);
+          expect(a.every((h) => pool.indexOf(h) < from)).toBe(true);
+          if (selection === 'top1-sample') expect(a[0]).toBe(pool[0]);
+        },
+      ),
     );
   });
   it('softmax sampling favours high teacher scores; uniform does not', () => {
@@ -103,17 +110,39 @@ describe('mining queries', () => {
   it('caps with the minimum positive score when a query has several positives', async () => {
     const teacher = { name: 't', retriever: new TableTeacher({ q: { p1: 0.9, p2: 0.6, a: 0.85, b: 0.58, c: 0.55, d: 0.3 } }) };
     const stats = new MiningStats();
-    const [ex] = await mineBatch([{ id: 'q', text: 'q' }], qrels([['q', 'p1'], ['q', 'p2']]), docs, [teacher], opts({ method: 'perc-pos', perc: 0.95, negatives: 2 }), { mode: 'intra', dedup: false }, stats);
+    const [ex] = await mineBatch(
+      [{ id: 'q', text: 'q' }],
+      qrels([
+        ['q', 'p1'],
+        ['q', 'p2'],
+      ]),
+      docs,
+      [teacher],
+      opts({ method: 'perc-pos', perc: 0.95, negatives: 2 }),
+      { mode: 'intra', dedup: false },
+      stats,
+    );
     // cap = min(0.9, 0.6) * 0.95 = 0.57: a (0.85) and b (0.58) are removed
     expect(ex!.negatives.map((n) => n.id)).toEqual(['c', 'd']);
-    expect(ex!.positives).toEqual([{ id: 'p1', score: 0.9 }, { id: 'p2', score: 0.6 }]);
+    expect(ex!.positives).toEqual([
+      { id: 'p1', score: 0.9 },
+      { id: 'p2', score: 0.6 },
+    ]);
     expect(stats.teachers['t']!.removed.method).toBe(2);
     expect(stats.pairs).toBe(2);
   });
 
   it('scores positives outside the top k through DocScorer', async () => {
     const teacher = { name: 't', retriever: new TableTeacher({ q: { p1: 0.1, a: 0.9, b: 0.08, c: 0.05 } }) };
-    const [ex] = await mineBatch([{ id: 'q', text: 'q' }], qrels([['q', 'p1']]), docs, [teacher], opts({ method: 'perc-pos', depth: 1, negatives: 1 }), { mode: 'intra', dedup: false }, new MiningStats());
+    const [ex] = await mineBatch(
+      [{ id: 'q', text: 'q' }],
+      qrels([['q', 'p1']]),
+      docs,
+      [teacher],
+      opts({ method: 'perc-pos', depth: 1, negatives: 1 }),
+      { mode: 'intra', dedup: false },
+      new MiningStats(),
+    );
     expect(ex!.positives[0]!.score).toBe(0.1);
     // depth 1 (+1 for the positive) fetches a and p1... p1 is outside: only a is fetched and it is removed
     expect(ex!.negatives).toEqual([]);
@@ -122,7 +151,23 @@ describe('mining queries', () => {
   it('skips and counts queries without positives or with positives missing from the corpus', async () => {
     const teacher = { name: 't', retriever: new TableTeacher({ q1: { a: 1 }, q2: { a: 1 } }) };
     const stats = new MiningStats();
-    const out = await mineBatch([{ id: 'q1', text: '' }, { id: 'q2', text: '' }, { id: 'q3', text: '' }], qrels([['q1', 'ghost'], ['q2', 'p1'], ['q2', 'ghost2']]), docs, [teacher], opts({ method: 'naive' }), { mode: 'intra', dedup: false }, stats);
+    const out = await mineBatch(
+      [
+        { id: 'q1', text: '' },
+        { id: 'q2', text: '' },
+        { id: 'q3', text: '' },
+      ],
+      qrels([
+        ['q1', 'ghost'],
+        ['q2', 'p1'],
+        ['q2', 'ghost2'],
+      ]),
+      docs,
+      [teacher],
+      opts({ method: 'naive' }),
+      { mode: 'intra', dedup: false },
+      stats,
+    );
     expect(out.map((e) => e.query.id)).toEqual(['q2']);
     expect(stats.skipped).toEqual({ noPositives: 2, positivesMissingFromCorpus: 2 });
     expect(stats.shortQueries).toBe(1); // q2 wanted 4 negatives, the teacher had 1
@@ -143,32 +188,71 @@ describe('mining queries', () => {
   it('refuses abs and margin-pos on an unbounded teacher unless normalised, naming the normalisation in the stats', async () => {
     const bm25Like = new TableTeacher({ q: { p1: 24, a: 27, b: 21, c: 12, d: 3 } });
     const run = (o: Record<string, unknown>, scoreRange?: { min: number; max: number }) =>
-      mineBatch([{ id: 'q', text: '' }], qrels([['q', 'p1']]), docs, [{ name: 'bm25', retriever: bm25Like, ...(scoreRange ? { scoreRange } : {}) }], opts({ negatives: 2, ...o }), { mode: 'intra', dedup: false }, new MiningStats());
+      mineBatch(
+        [{ id: 'q', text: '' }],
+        qrels([['q', 'p1']]),
+        docs,
+        [{ name: 'bm25', retriever: bm25Like, ...(scoreRange ? { scoreRange } : {}) }],
+        opts({ negatives: 2, ...o }),
+        { mode: 'intra', dedup: false },
+        new MiningStats(),
+      );
     // Undeclared range: a score outside [-1, 1] gives it away.
     await expect(run({ method: 'abs' })).rejects.toThrow(/Method abs compares raw teacher scores with a fixed absThreshold 0.7.*scored 27, outside the cosine range.*--normalize minmax-per-query/);
     await expect(run({ method: 'margin-pos' })).rejects.toThrow(/margin 0.05/);
     // Declared unbounded: refused even if this query's scores happened to be small.
     const small = new TableTeacher({ q: { p1: 0.9, a: 0.5 } });
-    await expect(mineBatch([{ id: 'q', text: '' }], qrels([['q', 'p1']]), docs, [{ name: 'bm25', retriever: small, scoreRange: { min: 0, max: Infinity } }], opts({ method: 'abs' }), { mode: 'intra', dedup: false }, new MiningStats())).rejects.toThrow(/declared range \[0, Infinity\]/);
+    await expect(
+      mineBatch(
+        [{ id: 'q', text: '' }],
+        qrels([['q', 'p1']]),
+        docs,
+        [{ name: 'bm25', retriever: small, scoreRange: { min: 0, max: Infinity } }],
+        opts({ method: 'abs' }),
+        { mode: 'intra', dedup: false },
+        new MiningStats(),
+      ),
+    ).rejects.toThrow(/declared range \[0, Infinity\]/);
     // perc-pos is scale-free; a declared bounded range is accepted as is.
     await expect(run({ method: 'perc-pos' })).resolves.toHaveLength(1);
     await expect(run({ method: 'abs', absThreshold: 25 }, { min: 0, max: 100 })).resolves.toHaveLength(1);
     const stats = new MiningStats();
-    const [ex] = await mineBatch([{ id: 'q', text: '' }], qrels([['q', 'p1']]), docs, [{ name: 'bm25', retriever: bm25Like }], opts({ method: 'abs', normalize: 'minmax-per-query', negatives: 2 }), { mode: 'intra', dedup: false }, stats);
+    const [ex] = await mineBatch(
+      [{ id: 'q', text: '' }],
+      qrels([['q', 'p1']]),
+      docs,
+      [{ name: 'bm25', retriever: bm25Like }],
+      opts({ method: 'abs', normalize: 'minmax-per-query', negatives: 2 }),
+      { mode: 'intra', dedup: false },
+      stats,
+    );
     // scale (s - 3) / 24: a = 1, b = 0.75 removed; c = 0.375, d = 0 kept
-    expect(ex!.negatives.map((n) => [n.id, n.score])).toEqual([['c', 12], ['d', 3]]);
+    expect(ex!.negatives.map((n) => [n.id, n.score])).toEqual([
+      ['c', 12],
+      ['d', 3],
+    ]);
     expect(stats.report().normalize).toBe('minmax-per-query');
   });
 
   it('fails clearly when a perc-pos teacher cannot score a positive', async () => {
     const blind = { name: 'blind', retriever: { name: 'blind', search: async () => [], searchBatch: async (qs: readonly unknown[]) => qs.map(() => []) } };
-    await expect(mineBatch([{ id: 'q', text: '' }], qrels([['q', 'p1']]), docs, [blind], opts({ method: 'perc-pos' }), { mode: 'intra', dedup: false }, new MiningStats())).rejects.toThrow(/did not score positive "p1"/);
+    await expect(mineBatch([{ id: 'q', text: '' }], qrels([['q', 'p1']]), docs, [blind], opts({ method: 'perc-pos' }), { mode: 'intra', dedup: false }, new MiningStats())).rejects.toThrow(
+      /did not score positive "p1"/,
+    );
   });
 });
 
 describe('labels', () => {
   it('flags labelled and sibling false negatives', () => {
-    const oracle = new FalseNegativeOracle([qrels([['q1', 'x'], ['q1', 'y'], ['q2', 'x'], ['q2', 'z']]), qrels([['q3', 'w']])]);
+    const oracle = new FalseNegativeOracle([
+      qrels([
+        ['q1', 'x'],
+        ['q1', 'y'],
+        ['q2', 'x'],
+        ['q2', 'z'],
+      ]),
+      qrels([['q3', 'w']]),
+    ]);
     expect(oracle.isLabelled('q1', 'y')).toBe(true);
     expect(oracle.isSiblingPositive('q1', 'z')).toBe(true); // q2 shares x with q1 and has z
     expect(oracle.isSiblingPositive('q1', 'w')).toBe(false);
@@ -177,11 +261,27 @@ describe('labels', () => {
 });
 
 describe('output formats', () => {
-  const ex = { query: { id: 'q', text: 'why' }, positives: [{ id: 'p1', score: 2 }], negatives: [{ id: 'a', score: 1, teacher: 't' }, { id: 'b', score: 0.5, teacher: 't' }] };
+  const ex = {
+    query: { id: 'q', text: 'why' },
+    positives: [{ id: 'p1', score: 2 }],
+    negatives: [
+      { id: 'a', score: 1, teacher: 't' },
+      { id: 'b', score: 0.5, teacher: 't' },
+    ],
+  };
   it('writes the sentence-transformers layouts with ids and texts', () => {
     expect(formatExample(ex, 'triplet', docs)).toHaveLength(2);
     expect(formatExample(ex, 'triplet', docs)[0]).toEqual({ query_id: 'q', query: 'why', positive_id: 'p1', negative_id: 'a', positive: 'Tp1 text p1', negative: 'Ta text a' });
-    expect(formatExample(ex, 'n-tuple-scores', docs)[0]).toEqual({ query_id: 'q', query: 'why', positive_id: 'p1', negative_ids: ['a', 'b'], positive: 'Tp1 text p1', negative_1: 'Ta text a', negative_2: 'Tb text b', scores: [2, 1, 0.5] });
+    expect(formatExample(ex, 'n-tuple-scores', docs)[0]).toEqual({
+      query_id: 'q',
+      query: 'why',
+      positive_id: 'p1',
+      negative_ids: ['a', 'b'],
+      positive: 'Tp1 text p1',
+      negative_1: 'Ta text a',
+      negative_2: 'Tb text b',
+      scores: [2, 1, 0.5],
+    });
     expect(formatExample(ex, 'labeled-pair', docs).map((r) => r['label'])).toEqual([1, 0, 0]);
     expect(formatExample(ex, 'labeled-list', docs)[0]).toMatchObject({ passage_ids: ['p1', 'a', 'b'], labels: [1, 0, 0] });
     expect(formatExample(ex, 'n-tuple', docs)[0]).not.toHaveProperty('scores');
@@ -204,7 +304,16 @@ describe('mineToFile', () => {
   }
   const queries = Object.keys(table).map((id) => ({ id, text: `query ${id}` }));
   const teacher = { name: 't', retriever: new TableTeacher(table) };
-  const base = { queries, qrels: qrels(rows), docs, teachers: [teacher], format: 'labeled-list' as const, batchSize: 8, checkpointEvery: 0, options: { method: 'perc-pos' as const, selection: 'sample' as const, sampleFrom: 5, negatives: 3 } };
+  const base = {
+    queries,
+    qrels: qrels(rows),
+    docs,
+    teachers: [teacher],
+    format: 'labeled-list' as const,
+    batchSize: 8,
+    checkpointEvery: 0,
+    options: { method: 'perc-pos' as const, selection: 'sample' as const, sampleFrom: 5, negatives: 3 },
+  };
 
   it('rejects unknown options with a suggestion (issue #15 item 13)', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'quarry-mine-')), 'x.jsonl');
@@ -242,11 +351,17 @@ describe('mineToFile', () => {
     const short = dropped.report.shortQueries;
     expect(short).toBeGreaterThan(0);
     expect(dropped.report.tuples).toEqual({ droppedQueries: short, droppedRows: short, paddedQueries: 0, paddedRows: 0 });
-    const kept = readFileSync(join(dir, 'drop.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const kept = readFileSync(join(dir, 'drop.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(kept).toHaveLength(40 - short);
     for (const row of kept) expect(row['negative_ids']).toHaveLength(3);
     const padded = await mineToFile({ ...tuple, out: join(dir, 'pad.jsonl'), pad: true });
-    const rowsOut = readFileSync(join(dir, 'pad.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rowsOut = readFileSync(join(dir, 'pad.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const empty = rowsOut.length; // queries with no negative at all cannot be padded
     expect(padded.report.tuples.paddedQueries + padded.report.tuples.droppedQueries).toBe(short);
     expect(padded.report.tuples.paddedQueries).toBeGreaterThan(0);
@@ -281,10 +396,25 @@ describe('batch independence', () => {
       q2: { p1: 9, p2: 8.5, e: 8, f: 7, a: 6, b: 5 },
     };
     const teacher = { name: 't', retriever: new TableTeacher(table) };
-    const q = qrels([['q1', 'p1'], ['q2', 'p1'], ['q2', 'p2']]);
+    const q = qrels([
+      ['q1', 'p1'],
+      ['q2', 'p1'],
+      ['q2', 'p2'],
+    ]);
     const o = opts({ method: 'naive', depth: 2, negatives: 4 });
     const alone = await mineBatch([{ id: 'q1', text: '' }], q, docs, [teacher], o, { mode: 'intra', dedup: false }, new MiningStats());
-    const together = await mineBatch([{ id: 'q1', text: '' }, { id: 'q2', text: '' }], q, docs, [teacher], o, { mode: 'intra', dedup: false }, new MiningStats());
+    const together = await mineBatch(
+      [
+        { id: 'q1', text: '' },
+        { id: 'q2', text: '' },
+      ],
+      q,
+      docs,
+      [teacher],
+      o,
+      { mode: 'intra', dedup: false },
+      new MiningStats(),
+    );
     expect(together[0]!.negatives).toEqual(alone[0]!.negatives);
     expect(alone[0]!.negatives.map((n) => n.id)).toEqual(['a', 'b']);
   });

@@ -70,7 +70,10 @@ describe('mining SciFact train with a BM25 teacher', () => {
     const ex = examples.find((e) => e.query.id === queries[0]!.id)!;
     const hits = await teacher.search(ex.query, { k: 1000 });
     for (const p of ex.positives) expect(p.score).toBe(hits.find((h) => h.id === p.id)?.score ?? p.score);
-    const scored = await teacher.scoreDocs(ex.query, ex.positives.map((p) => p.id));
+    const scored = await teacher.scoreDocs(
+      ex.query,
+      ex.positives.map((p) => p.id),
+    );
     expect([...scored]).toEqual(ex.positives.map((p) => p.score));
   });
 });

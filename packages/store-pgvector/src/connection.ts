@@ -157,7 +157,10 @@ export class PgConnection {
     }
     if (names.length === 0) return;
     const calls = names.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`).join(', ');
-    await client.query(`SELECT ${calls}`, names.flatMap((n, i) => [n, values[i]]));
+    await client.query(
+      `SELECT ${calls}`,
+      names.flatMap((n, i) => [n, values[i]]),
+    );
     names.forEach((n, i) => current.set(n, values[i]!));
   }
 }

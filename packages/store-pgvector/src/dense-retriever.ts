@@ -104,7 +104,11 @@ export function corpusFingerprint(ids: Iterable<string>): string {
  * characters as `_`, cut (with a hash suffix) to stay a valid 40-character prefix.
  */
 export function collectionTable(table: string, collection: string): string {
-  const slug = collection.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '') || 'collection';
+  const slug =
+    collection
+      .toLowerCase()
+      .replace(/[^a-z0-9_]+/g, '_')
+      .replace(/^_+|_+$/g, '') || 'collection';
   const room = 40 - table.length - 1;
   if (room < 10) throw new InputError(`Table prefix "${table}" is too long to add a collection name; use a prefix of at most 29 characters.`);
   const name = slug.length <= room ? slug : `${slug.slice(0, room - 9)}_${createHash('sha256').update(collection).digest('hex').slice(0, 8)}`;
@@ -268,11 +272,14 @@ export class PgDenseRetriever implements Retriever, DocScorer, Persistable {
       const data = new Float32Array(live.length * vectors.cols);
       live.forEach((r, i) => data.set(vectors.data.subarray(r * vectors.cols, (r + 1) * vectors.cols), i * vectors.cols));
       const found = live.length
-        ? await this.store.searchBatch({ rows: live.length, cols: vectors.cols, data }, {
-            ...options,
-            efSearch: options.efSearch ?? this.efSearch,
-            exact: options.exact ?? this.exact,
-          })
+        ? await this.store.searchBatch(
+            { rows: live.length, cols: vectors.cols, data },
+            {
+              ...options,
+              efSearch: options.efSearch ?? this.efSearch,
+              exact: options.exact ?? this.exact,
+            },
+          )
         : [];
       const byRow = new Map(live.map((r, i) => [r, found[i]!]));
       for (let r = 0; r < vectors.rows; r++) results.push(byRow.get(r) ?? []);

@@ -50,7 +50,13 @@ const TRANSIENT_SQLSTATES = new Set([
   '53300', // too_many_connections
   '40001', // serialization_failure
   '40P01', // deadlock_detected
-  '08000', '08001', '08003', '08004', '08006', '08007', '08P01', // connection exceptions
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '08007',
+  '08P01', // connection exceptions
 ]);
 
 const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED']);
@@ -82,13 +88,25 @@ export function toStoreError(error: unknown, operation: string, attempts: number
   const sqlState = typeof e?.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
   const text = typeof e?.message === 'string' ? e.message : String(error);
   if (sqlState === '57014') {
-    return new StoreTimeoutError(`Postgres cancelled ${operation}: ${text}. Raise statementTimeoutMs (or add an index), or split the work into smaller batches.`, { sqlState, operation, attempts }, { cause: error });
+    return new StoreTimeoutError(
+      `Postgres cancelled ${operation}: ${text}. Raise statementTimeoutMs (or add an index), or split the work into smaller batches.`,
+      { sqlState, operation, attempts },
+      { cause: error },
+    );
   }
   if (text.includes('Query read timeout')) {
-    return new StoreTimeoutError(`${operation} got no answer within queryTimeoutMs (${text}). Raise queryTimeoutMs, or check that the server is responsive.`, { operation, attempts }, { cause: error });
+    return new StoreTimeoutError(
+      `${operation} got no answer within queryTimeoutMs (${text}). Raise queryTimeoutMs, or check that the server is responsive.`,
+      { operation, attempts },
+      { cause: error },
+    );
   }
   if (isTransient(error)) {
-    return new StoreError(`${operation} failed after ${attempts} attempt(s): ${text}. Check that the Postgres server is reachable and running; raise retries/maxDelayMs to wait longer.`, { ...(sqlState ? { sqlState } : {}), operation, transient: true, attempts }, { cause: error });
+    return new StoreError(
+      `${operation} failed after ${attempts} attempt(s): ${text}. Check that the Postgres server is reachable and running; raise retries/maxDelayMs to wait longer.`,
+      { ...(sqlState ? { sqlState } : {}), operation, transient: true, attempts },
+      { cause: error },
+    );
   }
   return new StoreError(`${operation} failed: ${text}${sqlState ? ` (SQLSTATE ${sqlState})` : ''}.`, { ...(sqlState ? { sqlState } : {}), operation, attempts }, { cause: error });
 }

@@ -49,7 +49,8 @@ export function compileFilter(filter: MetaFilter | undefined, alias: string, par
       parts.push(`${meta} @> ${p(JSON.stringify({ [key]: cond }))}::jsonb`);
       continue;
     }
-    if (typeof cond !== 'object' || cond === null || Array.isArray(cond)) throw new InputError(`where.${key}: expected a JSON scalar or an operator object ({ eq, ne, in, nin, gt, gte, lt, lte, exists }).`);
+    if (typeof cond !== 'object' || cond === null || Array.isArray(cond))
+      throw new InputError(`where.${key}: expected a JSON scalar or an operator object ({ eq, ne, in, nin, gt, gte, lt, lte, exists }).`);
     const ops = Object.entries(cond);
     if (ops.length === 0) throw new InputError(`where.${key}: an operator object needs at least one operator.`);
     for (const [op, value] of ops) {

@@ -1,5 +1,18 @@
 export { PgVectorStore, storeOptionsSchema, topHits, type PgVectorStoreOptions, type HnswParams, type StoreSearchOptions, type UpsertOptions } from './store.js';
-export { PgDenseRetriever, collectionTable, corpusFingerprint, docHash, encoderFingerprint, redactUrl, type PgDenseRetrieverOptions, type PgSearchOptions, type AddDocsOptions, type SyncOptions, type SyncResult, type StoredCollection } from './dense-retriever.js';
+export {
+  PgDenseRetriever,
+  collectionTable,
+  corpusFingerprint,
+  docHash,
+  encoderFingerprint,
+  redactUrl,
+  type PgDenseRetrieverOptions,
+  type PgSearchOptions,
+  type AddDocsOptions,
+  type SyncOptions,
+  type SyncResult,
+  type StoredCollection,
+} from './dense-retriever.js';
 export { PgColbertRetriever, type PgColbertRetrieverOptions } from './colbert-retriever.js';
 export { densePgPlugin, type DensePgPluginOptions } from './plugin.js';
 export { PgConnection, connectionOptionsSchema, type ConnectionOptions, type Settings, type UseOptions } from './connection.js';

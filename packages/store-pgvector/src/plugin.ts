@@ -91,7 +91,7 @@ function retrieverFor(encoder: Encoder, store: PgVectorStore, options: DensePgPl
 export const densePgPlugin = definePlugin({
   kind: 'retriever',
   name: 'dense-pg',
-  description: 'Dense retrieval with the vectors in Postgres + pgvector (HNSW or exact), resumable COPY loads; the dense plugin\'s encoders.',
+  description: "Dense retrieval with the vectors in Postgres + pgvector (HNSW or exact), resumable COPY loads; the dense plugin's encoders.",
   schema,
   async create(options: DensePgPluginOptions, context) {
     throwIfAborted(context.signal, 'dense indexing');

@@ -113,10 +113,7 @@ export async function ensureSchema(conn: PgConnection, names: StoreNames, wanted
         if (!options.migrate) throw new InputError(`The pgvector extension is not installed in this database; run CREATE EXTENSION vector (or open with migrate: true).`);
         await client.query('CREATE EXTENSION IF NOT EXISTS vector');
       }
-      const found = await client.query<{ versions: string | null; docs: string | null }>('SELECT to_regclass($1)::text AS versions, to_regclass($2)::text AS docs', [
-        names.versions,
-        names.docs,
-      ]);
+      const found = await client.query<{ versions: string | null; docs: string | null }>('SELECT to_regclass($1)::text AS versions, to_regclass($2)::text AS docs', [names.versions, names.docs]);
       let version = 0;
       if (found.rows[0]?.versions) {
         const v = await client.query<{ v: number | null }>(`SELECT max(version) AS v FROM ${names.versions}`);
@@ -179,6 +176,7 @@ function checkConfig(stored: StoreConfig, wanted: StoreConfig, label: string): v
     error.message = `Store ${label} holds ${stored.dim}-dimensional vectors but was opened for ${wanted.dim}-dimensional ones. Use the encoder (and Matryoshka dim) it was built with, or another table name (or drop this store).`;
     throw error;
   }
-  if (stored.metric !== wanted.metric) throw new InputError(`Store ${label} was created for metric "${stored.metric}", not "${wanted.metric}"; open it with metric "${stored.metric}" or use another table.`);
+  if (stored.metric !== wanted.metric)
+    throw new InputError(`Store ${label} was created for metric "${stored.metric}", not "${wanted.metric}"; open it with metric "${stored.metric}" or use another table.`);
   if (stored.mode !== wanted.mode) throw new InputError(`Store ${label} holds ${stored.mode} vectors, not ${wanted.mode}; use another table name for a ${wanted.mode} store.`);
 }

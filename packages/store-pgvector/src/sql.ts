@@ -142,4 +142,3 @@ export class CopyBinaryWriter {
     this.#size += b.length;
   }
 }
-

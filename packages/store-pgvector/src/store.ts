@@ -134,11 +134,16 @@ export class PgVectorStore {
     const names = storeNames(o.schema, o.table);
     const connection = new PgConnection(o, onRetry);
     try {
-      const { config, version, created } = await ensureSchema(connection, names, { dim: o.dim, metric: o.metric, mode: o.mode }, {
-        migrate: o.migrate,
-        ...(targetVersion !== undefined ? { targetVersion } : {}),
-        ...(signal ? { signal } : {}),
-      });
+      const { config, version, created } = await ensureSchema(
+        connection,
+        names,
+        { dim: o.dim, metric: o.metric, mode: o.mode },
+        {
+          migrate: o.migrate,
+          ...(targetVersion !== undefined ? { targetVersion } : {}),
+          ...(signal ? { signal } : {}),
+        },
+      );
       return new PgVectorStore(connection, names, config, { batchSize: o.batchSize, indexTimeoutMs: o.indexTimeoutMs, queriesPerStatement: o.queriesPerStatement, version, created });
     } catch (error) {
       await connection.end();
@@ -183,11 +188,9 @@ export class PgVectorStore {
 
   /** The stored vector (normalised under cosine), or undefined. Dense mode. */
   async getVector(id: string): Promise<Float32Array | undefined> {
-    const r = await this.connection.query<{ embedding: Buffer }>(
-      'reading a vector',
-      `SELECT vector_send(embedding) AS embedding FROM ${this.names.docs} WHERE id = $1 AND embedding IS NOT NULL`,
-      [id],
-    );
+    const r = await this.connection.query<{ embedding: Buffer }>('reading a vector', `SELECT vector_send(embedding) AS embedding FROM ${this.names.docs} WHERE id = $1 AND embedding IS NOT NULL`, [
+      id,
+    ]);
     const row = r.rows[0];
     if (!row) return undefined;
     const out = new Float32Array(this.dim);
@@ -232,7 +235,9 @@ export class PgVectorStore {
       await this.connection.transaction(
         `loading vectors ${start}..${end - 1}`,
         async (client) => {
-          await client.query(`CREATE TEMP TABLE IF NOT EXISTS ${n.stageDocs} (id text, embedding vector(${inlineInt(this.dim, 'dim', 1, 16_000)}), meta jsonb, source_hash text) ON COMMIT DELETE ROWS`);
+          await client.query(
+            `CREATE TEMP TABLE IF NOT EXISTS ${n.stageDocs} (id text, embedding vector(${inlineInt(this.dim, 'dim', 1, 16_000)}), meta jsonb, source_hash text) ON COMMIT DELETE ROWS`,
+          );
           await copyInto(client, `COPY ${n.stageDocs} (id, embedding, meta, source_hash) FROM STDIN (FORMAT binary)`, payload);
           await client.query(
             `INSERT INTO ${n.docs} (id, embedding, meta, source_hash, updated_at) SELECT id, embedding, meta, source_hash, now() FROM ${n.stageDocs}
@@ -268,7 +273,10 @@ export class PgVectorStore {
       const docs = new CopyBinaryWriter();
       const toks = new CopyBinaryWriter();
       for (let i = start; i < end; i++) {
-        docs.row(3).text(ids[i]!).jsonb(options.metas?.[i] ?? {});
+        docs
+          .row(3)
+          .text(ids[i]!)
+          .jsonb(options.metas?.[i] ?? {});
         const hash = options.hashes?.[i];
         if (hash === undefined) docs.null();
         else docs.text(hash);
@@ -276,7 +284,11 @@ export class PgVectorStore {
         const t1 = tokens.offsets[i + 1]!;
         for (let t = t0; t < t1; t++) {
           checkFinite(tokens.data, t * this.dim, this.dim, ids[i]!);
-          toks.row(3).text(ids[i]!).int4(t - t0).vector(tokens.data, t * this.dim, this.dim);
+          toks
+            .row(3)
+            .text(ids[i]!)
+            .int4(t - t0)
+            .vector(tokens.data, t * this.dim, this.dim);
         }
       }
       const docPayload = docs.finish();
@@ -341,11 +353,10 @@ export class PgVectorStore {
   }
 
   async setSetting(key: string, value: unknown): Promise<void> {
-    await this.connection.query(
-      'writing store config',
-      `INSERT INTO ${this.names.config} (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
-      [`user:${key}`, JSON.stringify(value)],
-    );
+    await this.connection.query('writing store config', `INSERT INTO ${this.names.config} (key, value) VALUES ($1, $2::jsonb) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`, [
+      `user:${key}`,
+      JSON.stringify(value),
+    ]);
   }
 
   /**
@@ -370,7 +381,9 @@ export class PgVectorStore {
       `building the HNSW index ${indexName}`,
       async (client) => {
         await client.query(`DROP INDEX IF EXISTS ${qualifiedIndex(n.schema, indexName)}`);
-        await client.query(`CREATE INDEX "${indexName}" ON ${table} USING hnsw (embedding vector_ip_ops) WITH (m = ${inlineInt(m, 'm', 2, 100)}, ef_construction = ${inlineInt(efc, 'efConstruction', 4, 1000)})`);
+        await client.query(
+          `CREATE INDEX "${indexName}" ON ${table} USING hnsw (embedding vector_ip_ops) WITH (m = ${inlineInt(m, 'm', 2, 100)}, ef_construction = ${inlineInt(efc, 'efConstruction', 4, 1000)})`,
+        );
       },
       {
         settings: { statement_timeout: String(this.indexTimeoutMs), ...(mem !== undefined ? { maintenance_work_mem: mem } : {}) },
@@ -384,7 +397,9 @@ export class PgVectorStore {
   async indexInfo(): Promise<{ name: string; m: number; efConstruction: number } | undefined> {
     const n = this.names;
     const name = this.mode === 'dense' ? n.hnswDocs : n.hnswTokens;
-    const r = await this.connection.query<{ opts: string[] | null }>('reading index parameters', 'SELECT c.reloptions AS opts FROM pg_class c WHERE c.oid = to_regclass($1)', [qualifiedIndex(n.schema, name)]);
+    const r = await this.connection.query<{ opts: string[] | null }>('reading index parameters', 'SELECT c.reloptions AS opts FROM pg_class c WHERE c.oid = to_regclass($1)', [
+      qualifiedIndex(n.schema, name),
+    ]);
     const row = r.rows[0];
     if (!row) return undefined;
     const opts = new Map((row.opts ?? []).map((o) => o.split('=') as [string, string]));

@@ -10,7 +10,13 @@ const hashEncoder: Encoder = {
   dim: 8,
   async encode(texts: readonly string[]): Promise<Matrix> {
     const data = new Float32Array(texts.length * 8);
-    texts.forEach((t, i) => createHash('sha256').update(t).digest().subarray(0, 8).forEach((b, j) => (data[i * 8 + j] = b / 255 + 0.01)));
+    texts.forEach((t, i) =>
+      createHash('sha256')
+        .update(t)
+        .digest()
+        .subarray(0, 8)
+        .forEach((b, j) => (data[i * 8 + j] = b / 255 + 0.01)),
+    );
     return { rows: texts.length, cols: 8, data };
   },
 };
@@ -34,7 +40,9 @@ describe('collections: one corpus never silently deletes another', () => {
     expect(await r.sync(scifactLike)).toMatchObject({ loaded: 6 });
     const error = await r.sync(nfcorpusLike).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CollectionMismatchError);
-    expect((error as Error).message).toMatch(/Refusing to sync into store public\.coll_default: it holds an unnamed collection \(6 documents\) and these 4 documents are another corpus \(other ids; 6 stored rows would be deleted\)\. Pass replace: true \(--store-replace\)/);
+    expect((error as Error).message).toMatch(
+      /Refusing to sync into store public\.coll_default: it holds an unnamed collection \(6 documents\) and these 4 documents are another corpus \(other ids; 6 stored rows would be deleted\)\. Pass replace: true \(--store-replace\)/,
+    );
     expect(await ids(r)).toEqual(scifactLike.map((d) => d.id).sort());
     // The same corpus again, or with a document revised, is an update, not another corpus.
     expect(await r.sync(scifactLike.map((d, i) => (i === 0 ? { ...d, text: `${d.text} (revised)` } : d)))).toEqual({ loaded: 1, skipped: 5, removed: 0 });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { MemoryDocStore, type TokenEncoder } from '@quarry/core';
 import { bundledModelDir, loadEncoder } from '@quarry/encoders';
-import { PgColbertRetriever, PgDenseRetriever, PgVectorStore, densePgPlugin } from '../src/index.js';
+import { PgColbertRetriever, type PgDenseRetriever, PgVectorStore, densePgPlugin } from '../src/index.js';
 import { EMPTY_IDS, checkEmptyDocs, emptyDocCorpora } from '../../../tools/testing/empty-docs.js';
 
 const url = inject('pgUrl');

@@ -152,11 +152,18 @@ describe('loading, search, updates and deletes', () => {
     const scalar = fc.oneof(fc.constantFrom('a', 'b', 'c', 'z'), fc.integer({ min: 1998, max: 2021 }), fc.constant(true), fc.constant(null));
     const condition = fc.oneof(
       fc.record({ key: fc.constant('group'), cond: fc.oneof(fc.constantFrom('a', 'b'), fc.record({ in: fc.array(scalar, { minLength: 1, maxLength: 3 }) }), fc.record({ ne: scalar })) }),
-      fc.record({ key: fc.constant('year'), cond: fc.oneof(fc.record({ gte: fc.integer({ min: 1999, max: 2021 }) }), fc.record({ lt: fc.integer({ min: 1999, max: 2021 }), gt: fc.integer({ min: 1999, max: 2010 }) }), fc.record({ nin: fc.array(scalar, { maxLength: 3 }) })) }),
+      fc.record({
+        key: fc.constant('year'),
+        cond: fc.oneof(
+          fc.record({ gte: fc.integer({ min: 1999, max: 2021 }) }),
+          fc.record({ lt: fc.integer({ min: 1999, max: 2021 }), gt: fc.integer({ min: 1999, max: 2010 }) }),
+          fc.record({ nin: fc.array(scalar, { maxLength: 3 }) }),
+        ),
+      }),
       fc.record({ key: fc.constantFrom('flagged', 'note', 'missing'), cond: fc.oneof(fc.record({ exists: fc.boolean() }), scalar) }),
     );
     const matches = (meta: Record<string, unknown>, key: string, cond: unknown): boolean => {
-      const has = Object.prototype.hasOwnProperty.call(meta, key);
+      const has = Object.hasOwn(meta, key);
       const v = meta[key];
       if (cond === null || typeof cond !== 'object') return has && v === cond;
       return Object.entries(cond as Record<string, unknown>).every(([op, x]) => {

@@ -58,7 +58,10 @@ async function parent() {
       const flat = run('flat');
       const hnsw = run('hnsw');
       results.push({ n, flat, hnsw });
-      console.error(`n=${n}: exact ${flat.singleQps.toFixed(1)} q/s single, ${flat.batchQps.toFixed(1)} batched; hnsw build ${hnsw.buildS.toFixed(1)} s; ` + hnsw.efs.map((e) => `ef=${e.ef} R@10=${e.recall.toFixed(3)} ${e.qps.toFixed(0)} q/s`).join(', '));
+      console.error(
+        `n=${n}: exact ${flat.singleQps.toFixed(1)} q/s single, ${flat.batchQps.toFixed(1)} batched; hnsw build ${hnsw.buildS.toFixed(1)} s; ` +
+          hnsw.efs.map((e) => `ef=${e.ef} R@10=${e.recall.toFixed(3)} ${e.qps.toFixed(0)} q/s`).join(', '),
+      );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -123,9 +126,11 @@ async function child(kind, n, queries, truthFile) {
       let truth;
       out.batchQps = queries / fastest(() => (truth = index.searchBatch(qs, { k: K })));
       const single = Math.min(EXACT_SINGLE_QUERIES, queries);
-      out.singleQps = single / fastest(() => {
-        for (let i = 0; i < single; i++) index.search(row(qs, i), { k: K });
-      });
+      out.singleQps =
+        single /
+        fastest(() => {
+          for (let i = 0; i < single; i++) index.search(row(qs, i), { k: K });
+        });
       writeFileSync(truthFile, JSON.stringify(truth.map((hits) => hits.map((h) => h.id))));
       await index.save(dir);
     } else {
@@ -139,10 +144,12 @@ async function child(kind, n, queries, truthFile) {
         index.setEf(ef);
         for (let i = 0; i < 50; i++) index.search(row(qs, i), { k: K }); // warm-up
         let found;
-        const qps = queries / fastest(() => {
-          found = [];
-          for (let i = 0; i < queries; i++) found.push(index.search(row(qs, i), { k: K }));
-        });
+        const qps =
+          queries /
+          fastest(() => {
+            found = [];
+            for (let i = 0; i < queries; i++) found.push(index.search(row(qs, i), { k: K }));
+          });
         let hit = 0;
         found.forEach((hits, q) => {
           const want = new Set(truth[q]);

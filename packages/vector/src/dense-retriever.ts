@@ -73,12 +73,7 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
   }
 
   /** Encodes `docs` into `index` (which may already hold vectors) and returns the retriever. */
-  static async fromDocs(
-    docs: Iterable<Doc> | AsyncIterable<Doc>,
-    encoder: Encoder,
-    index: VectorIndex,
-    options: DenseRetrieverOptions & IndexDocsOptions = {},
-  ): Promise<DenseRetriever> {
+  static async fromDocs(docs: Iterable<Doc> | AsyncIterable<Doc>, encoder: Encoder, index: VectorIndex, options: DenseRetrieverOptions & IndexDocsOptions = {}): Promise<DenseRetriever> {
     checkOptions(denseFromDocsOptionsSchema, options, 'DenseRetriever.fromDocs options');
     const { signal, onProgress, ...retrieverOptions } = options;
     const retriever = new DenseRetriever(encoder, index, retrieverOptions);
@@ -123,7 +118,10 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
       const blank = batch.map((d, r) => isBlankDoc(d) || isZeroRow(vectors, r));
       if (blank.includes(true)) {
         const keep = ids.flatMap((_, r) => (blank[r] ? [] : [r]));
-        this.index.add(keep.map((r) => ids[r]!), selectRows(vectors, keep));
+        this.index.add(
+          keep.map((r) => ids[r]!),
+          selectRows(vectors, keep),
+        );
         ids.forEach((id, r) => blank[r] && this.#empty.add(id));
       } else {
         this.index.add(ids, vectors);

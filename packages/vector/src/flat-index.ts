@@ -152,7 +152,11 @@ export class FlatIndex implements VectorIndex {
       // The filter runs once per row per call, not once per query.
       allowed = new Uint8Array(n);
       allowedCount = 0;
-      for (let r = 0; r < n; r++) if (filter(this.#ids[r]!)) (allowed[r] = 1), allowedCount++;
+      for (let r = 0; r < n; r++) {
+        if (!filter(this.#ids[r]!)) continue;
+        allowed[r] = 1;
+        allowedCount++;
+      }
       if (allowedCount === 0) return Array.from({ length: nq }, () => []);
     }
     const top = new TopK(Math.min(k, allowedCount));

@@ -147,7 +147,14 @@ describe('DenseRetriever errors', () => {
   it('indexes a document with nothing to match (zero vector or no letters) but never returns it, and keeps it across save/load', async () => {
     // Cranfield's doc 471 is empty; it used to stop indexing with "vector 1 (id "471") is all zeros".
     const retriever = new DenseRetriever(new HashedBagOfWords(), new FlatIndex({ dim: 64 }));
-    expect(await retriever.addDocs([{ id: 'ok', text: 'words here' }, { id: '471', text: '' }, { id: 'punct', text: '...' }, { id: 'more', text: 'more words' }])).toBe(4);
+    expect(
+      await retriever.addDocs([
+        { id: 'ok', text: 'words here' },
+        { id: '471', text: '' },
+        { id: 'punct', text: '...' },
+        { id: 'more', text: 'more words' },
+      ]),
+    ).toBe(4);
     expect(retriever.size).toBe(4);
     expect(retriever.has('471')).toBe(true);
     expect((await retriever.search('words', { k: 10 })).map((h) => h.id).sort()).toEqual(['more', 'ok']);

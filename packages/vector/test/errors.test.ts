@@ -91,7 +91,7 @@ describe.each(makers)('%s typed errors', (_, make) => {
     expect(ip.search(v(0, 0, 0), { k: 2 }).map((h) => h.score)).toEqual([0, 0]);
   });
 
-  it('does not modify the caller\'s vectors when normalising', () => {
+  it("does not modify the caller's vectors when normalising", () => {
     const index = make('cosine');
     const input = v(3, 4, 0);
     index.add(['a'], [input]);

@@ -98,7 +98,10 @@ describe('FlatIndex deletes', () => {
     const batched = index.searchBatch(queries, { k: n });
     for (let q = 0; q < queries.rows; q++) {
       expect(batched[q]!.some((h) => deleted.has(h.id))).toBe(false);
-      expectSameRanking(batched[q]!.slice(0, 10), naiveSearch(ids, vectors, row(queries, q), 10, 'ip', (id) => !deleted.has(id)));
+      expectSameRanking(
+        batched[q]!.slice(0, 10),
+        naiveSearch(ids, vectors, row(queries, q), 10, 'ip', (id) => !deleted.has(id)),
+      );
     }
     // Survivors keep their own vectors after rows were swapped around.
     for (let i = 2; i < n; i += 37) if (!deleted.has(ids[i]!)) expect(index.getVector(ids[i]!)).toEqual(row(vectors, i));

@@ -57,14 +57,7 @@ export function idsFor(n: number, prefix = 'd'): string[] {
 }
 
 /** The obvious O(n·dim) computation, in doubles, straight from the definitions. */
-export function naiveSearch(
-  ids: readonly string[],
-  vectors: Matrix,
-  query: Float32Array,
-  k: number,
-  metric: 'ip' | 'cosine',
-  keep: (id: string) => boolean = () => true,
-): Hit[] {
+export function naiveSearch(ids: readonly string[], vectors: Matrix, query: Float32Array, k: number, metric: 'ip' | 'cosine', keep: (id: string) => boolean = () => true): Hit[] {
   const norm = (v: ArrayLike<number>): number => Math.sqrt(Array.from(v).reduce((s, x) => s + x * x, 0));
   const qn = norm(query);
   const scored: Hit[] = [];

@@ -73,7 +73,12 @@ describe('HnswIndex search quality', () => {
     }
     // Fewer matches than k: all of them, best first.
     const few = (id: string) => id === ids[10] || id === ids[20];
-    expect(small.search(row(queries, 0), { k: 5, filter: few }).map((h) => h.id).sort()).toEqual([ids[10], ids[20]].sort());
+    expect(
+      small
+        .search(row(queries, 0), { k: 5, filter: few })
+        .map((h) => h.id)
+        .sort(),
+    ).toEqual([ids[10], ids[20]].sort());
   });
 
   it('rethrows an error thrown by the filter', () => {
@@ -215,7 +220,7 @@ describe('HnswIndex persistence', () => {
       ['manifest dim differs from the graph', () => editManifest(dir, (m) => (m.meta['dim'] = 32)), /vector bytes/],
       ['manifest M differs from the graph', () => editManifest(dir, (m) => (m.meta['M'] = 16)), /graph.hnsw M/],
       ['element count differs', () => editManifest(dir, (m) => (m.meta['tombstones'] = 3)), /element count/],
-      ['labels not in the graph', () => tamper(dir, 'labels.u32', (b) => Buffer.from(new Uint32Array(400).fill(0).map((_, i) => 10_000 + i).buffer)), /labels.u32/],
+      ['labels not in the graph', () => tamper(dir, 'labels.u32', (_b) => Buffer.from(new Uint32Array(400).fill(0).map((_, i) => 10_000 + i).buffer)), /labels.u32/],
       ['label counter behind the labels', () => editManifest(dir, (m) => (m.meta['nextLabel'] = 10)), /labels.u32/],
       ['ids not an array', () => tamper(dir, 'ids.json', () => Buffer.from('{"a":1}')), /ids.json/],
       ['ef missing', () => editManifest(dir, (m) => delete m.meta['ef']), /meta.ef/],

@@ -11,7 +11,11 @@ const k = fc.integer({ min: 1, max: 12 });
 const metric = fc.constantFrom('ip' as const, 'cosine' as const);
 
 function fill(index: VectorIndex, docs: [string, Float32Array][]): VectorIndex {
-  if (docs.length) index.add(docs.map(([id]) => id), docs.map(([, x]) => x));
+  if (docs.length)
+    index.add(
+      docs.map(([id]) => id),
+      docs.map(([, x]) => x),
+    );
   return index;
 }
 

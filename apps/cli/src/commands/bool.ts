@@ -20,7 +20,10 @@ export const boolCommand: Command = {
     if (positionals[0] !== 'explain') throw new ConfigError(`quarry bool expects the subcommand "explain", got "${positionals[0] ?? ''}". See --help.`);
     const text = positionals.slice(1).join(' ').trim();
     if (!text) throw new ConfigError('quarry bool explain needs the query text, e.g. quarry bool explain "statins but not cancer".');
-    const encoder = await loadBoolEncoder(values['model'] === undefined ? bundledBoolModelDir() : String(values['model']), values['encoder'] === undefined ? {} : { encoder: String(values['encoder']) });
+    const encoder = await loadBoolEncoder(
+      values['model'] === undefined ? bundledBoolModelDir() : String(values['model']),
+      values['encoder'] === undefined ? {} : { encoder: String(values['encoder']) },
+    );
     const e = encoder.explain(text);
     if (values['json']) {
       out(JSON.stringify(e));
@@ -32,7 +35,12 @@ export const boolCommand: Command = {
 
 /** The human-readable view: gates, each cue with its scope, then one row per token. */
 export function formatExplanation(e: BoolExplanation): string[] {
-  const lines = [`query: ${e.text}`, `gates: ${Object.entries(e.gates).map(([op, g]) => `${op.toUpperCase()} ${g.toFixed(3)}`).join('  ')}`];
+  const lines = [
+    `query: ${e.text}`,
+    `gates: ${Object.entries(e.gates)
+      .map(([op, g]) => `${op.toUpperCase()} ${g.toFixed(3)}`)
+      .join('  ')}`,
+  ];
   if (!e.cues.length) lines.push('cues:  (none detected; the query is encoded as by the plain encoder, up to small biases)');
   for (const c of e.cues) {
     const scope = c.scope.length ? c.scope.map((s) => s.token).join(' ') : '(empty)';

@@ -54,11 +54,13 @@ export const demoCommand: Command = {
       return;
     }
     out(`Quarry demo: ${datasetDir}`);
-    out(formatTable(
-      ['pipeline', 'split', 'queries', 'nDCG@10', 'R@100', 'MRR@10', 'QPS'],
-      reports.map((r) => [r.pipeline, r.split, r.queries, r.metrics['ndcg@10']!, r.metrics['recall@100']!, r.metrics['mrr@10']!, r.qps]),
-    ));
+    out(
+      formatTable(
+        ['pipeline', 'split', 'queries', 'nDCG@10', 'R@100', 'MRR@10', 'QPS'],
+        reports.map((r) => [r.pipeline, r.split, r.queries, r.metrics['ndcg@10']!, r.metrics['recall@100']!, r.metrics['mrr@10']!, r.qps]),
+      ),
+    );
     out('\nQPS: search phase only, top 100, one process. Figures reproduce with `quarry eval --dataset DIR --split S --pipeline P --k 100`.');
-    out('Playground (pipelines side by side, with each plugin\'s explanation): `npm run playground` in the repository, or `quarry serve --config playground.yaml`, then open http://127.0.0.1:8080/');
+    out("Playground (pipelines side by side, with each plugin's explanation): `npm run playground` in the repository, or `quarry serve --config playground.yaml`, then open http://127.0.0.1:8080/");
   },
 };

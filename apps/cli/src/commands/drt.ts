@@ -9,7 +9,12 @@ const specs: OptionSpecs = {
   seed: { type: 'string', default: '1', description: 'trial i of (seed, length) is the same prompt in every run (default 1)', valueName: 'S' },
   'no-gca': { type: 'boolean', description: 'the baseline: the same model without grouped cross-attention (sliding window only)' },
   weights: { type: 'string', description: 'weights file (default: the bundled models/drt-passkey.json)', valueName: 'FILE' },
-  lookback: { type: 'string', default: '0', description: 'inference only: also expose the last N states of the chunk before each retrieved chunk, for keys across chunk boundaries (default 0, as trained; 8 fixes them)', valueName: 'N' },
+  lookback: {
+    type: 'string',
+    default: '0',
+    description: 'inference only: also expose the last N states of the chunk before each retrieved chunk, for keys across chunk boundaries (default 0, as trained; 8 fixes them)',
+    valueName: 'N',
+  },
   page: { type: 'string', description: 'page chunk states to a temporary file in DIR (bounded memory)', valueName: 'DIR' },
   json: { type: 'boolean', description: 'print one JSON object {accuracy, seconds, peak_rss_mb, ...}' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -41,19 +46,21 @@ export const drtCommand: Command = {
       ...(signal ? { signal } : {}),
     });
     if (values['json']) {
-      out(JSON.stringify({
-        accuracy: r.accuracy,
-        seconds: r.seconds,
-        peak_rss_mb: r.peakRssMb,
-        length: r.length,
-        trials: r.trials,
-        correct: r.correct,
-        gca: r.gca,
-        crossing: r.crossing,
-        inside: r.inside,
-        seed,
-        lookback: intOption(values, 'lookback', 0, 0),
-      }));
+      out(
+        JSON.stringify({
+          accuracy: r.accuracy,
+          seconds: r.seconds,
+          peak_rss_mb: r.peakRssMb,
+          length: r.length,
+          trials: r.trials,
+          correct: r.correct,
+          gca: r.gca,
+          crossing: r.crossing,
+          inside: r.inside,
+          seed,
+          lookback: intOption(values, 'lookback', 0, 0),
+        }),
+      );
       return;
     }
     const pct = (c: number, n: number): string => (n ? `${((100 * c) / n).toFixed(1)}% (${c}/${n})` : '-');

@@ -12,7 +12,7 @@ const specs: OptionSpecs = {
   pipeline: { type: 'string', default: 'bm25', description: 'built-in pipeline name or a JSON/YAML pipeline file (default bm25)', valueName: 'NAME|FILE' },
   k: { type: 'string', default: '1000', description: 'hits retrieved per query (default 1000)', valueName: 'N' },
   run: { type: 'string', description: 'also write the run in TREC format to this file', valueName: 'OUT.trec' },
-  trace: { type: 'string', description: "write one JSON line per query with what its pipeline explains (LameR/HyDE: prompt, answers, augmented query)", valueName: 'FILE.jsonl' },
+  trace: { type: 'string', description: 'write one JSON line per query with what its pipeline explains (LameR/HyDE: prompt, answers, augmented query)', valueName: 'FILE.jsonl' },
   json: { type: 'boolean', description: 'print one JSON object on stdout instead of a table' },
   'no-cache': { type: 'boolean', description: 'build the pipeline afresh and do not cache it' },
   quiet: { type: 'boolean', description: 'no progress output' },

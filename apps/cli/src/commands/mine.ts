@@ -119,14 +119,23 @@ export const mineCommand: Command = {
     }
     const fn = report.falseNegatives;
     out(`mined ${report.queries} queries (${report.pairs} query-positive pairs) into ${String(values['out'])}${resumedFrom ? ` (resumed after ${resumedFrom} queries)` : ''}`);
-    out(`skipped: ${report.skipped.noPositives} queries without positives, ${report.skipped.positivesMissingFromCorpus} positives missing from the corpus; ${report.shortQueries} queries got fewer negatives than asked`);
+    out(
+      `skipped: ${report.skipped.noPositives} queries without positives, ${report.skipped.positivesMissingFromCorpus} positives missing from the corpus; ${report.shortQueries} queries got fewer negatives than asked`,
+    );
     if (report.normalize !== 'none') out(`method ${String(values['method'])} compared ${report.normalize} normalised teacher scores (written scores are the teacher's own)`);
     const t = report.tuples;
-    if (t.droppedQueries || t.paddedQueries) out(`n-tuples: dropped ${t.droppedQueries} queries (${t.droppedRows} rows) short of negatives, padded ${t.paddedQueries} (${t.paddedRows} rows)${values['pad'] ? '' : '; --pad repeats their negatives instead'}`);
+    if (t.droppedQueries || t.paddedQueries)
+      out(
+        `n-tuples: dropped ${t.droppedQueries} queries (${t.droppedRows} rows) short of negatives, padded ${t.paddedQueries} (${t.paddedRows} rows)${values['pad'] ? '' : '; --pad repeats their negatives instead'}`,
+      );
     for (const [name, t] of Object.entries(report.teachers)) {
-      out(`teacher ${name}: ${t.candidates} candidates, removed positive=${t.removed.positive} range=${t.removed.range} method=${t.removed.method} bounds=${t.removed['score-bounds']}, kept ${t.kept}, selected ${t.selected}`);
+      out(
+        `teacher ${name}: ${t.candidates} candidates, removed positive=${t.removed.positive} range=${t.removed.range} method=${t.removed.method} bounds=${t.removed['score-bounds']}, kept ${t.kept}, selected ${t.selected}`,
+      );
     }
-    out(`likely false negatives among ${fn.checked} mined: labelled ${fn.labelled} (${(fn.labelledRate * 100).toFixed(2)}%), sibling-query positives ${fn.sibling} (${(fn.siblingRate * 100).toFixed(2)}%)`);
+    out(
+      `likely false negatives among ${fn.checked} mined: labelled ${fn.labelled} (${(fn.labelledRate * 100).toFixed(2)}%), sibling-query positives ${fn.sibling} (${(fn.siblingRate * 100).toFixed(2)}%)`,
+    );
   },
 };
 

@@ -47,7 +47,14 @@ export const searchCommand: Command = {
     bar.done();
     const hits = await pipeline.search({ id: 'q', text }, { k, signal });
     if (values['json']) {
-      out(JSON.stringify({ query: text, pipeline: pipeline.name, k, hits: hits.map((h) => ({ id: h.id, score: h.score, title: pipeline.docs.get(h.id)?.title ?? null, ...(h.explain ? { explain: h.explain } : {}) })) }));
+      out(
+        JSON.stringify({
+          query: text,
+          pipeline: pipeline.name,
+          k,
+          hits: hits.map((h) => ({ id: h.id, score: h.score, title: pipeline.docs.get(h.id)?.title ?? null, ...(h.explain ? { explain: h.explain } : {}) })),
+        }),
+      );
       return;
     }
     // What plugins explain (LLM2GR's generated titles, prefix and passage; a rewritten query...):
@@ -79,12 +86,17 @@ async function assertIndexHolds(dir: string, spec: string, registry: PluginRegis
   if (!saved || typeof saved.name !== 'string') return;
   const holds = `The index ${dir} holds pipeline "${saved.name}"`;
   if (builtinPipelines[spec] || !existsSync(spec)) {
-    if (spec !== saved.name) throw new ConfigError(`${holds}, not "${spec}". Drop --pipeline (the index knows its pipeline), or build "${spec}" with quarry index --pipeline ${spec}, or search it with --dataset DIR --pipeline ${spec}.`);
+    if (spec !== saved.name)
+      throw new ConfigError(
+        `${holds}, not "${spec}". Drop --pipeline (the index knows its pipeline), or build "${spec}" with quarry index --pipeline ${spec}, or search it with --dataset DIR --pipeline ${spec}.`,
+      );
     return;
   }
   const asked = await resolvePipeline(spec, registry, flags);
   if (stableJson(asked) !== stableJson(saved)) {
-    throw new ConfigError(`${holds}, whose config differs from ${spec} (pipeline "${asked.name}"). Drop --pipeline to search what the index holds, or rebuild it with quarry index --pipeline ${spec}.`);
+    throw new ConfigError(
+      `${holds}, whose config differs from ${spec} (pipeline "${asked.name}"). Drop --pipeline to search what the index holds, or rebuild it with quarry index --pipeline ${spec}.`,
+    );
   }
 }
 
@@ -97,7 +109,9 @@ function stableJson(value: unknown): string {
 function explainShared(hits: readonly { explain?: Record<string, unknown> }[]): Record<string, unknown> {
   const first = hits[0]?.explain;
   if (!first) return {};
-  return Object.fromEntries(Object.entries(first).filter(([key, value]) => value !== null && value !== undefined && hits.every((h) => h.explain && JSON.stringify(h.explain[key]) === JSON.stringify(value))));
+  return Object.fromEntries(
+    Object.entries(first).filter(([key, value]) => value !== null && value !== undefined && hits.every((h) => h.explain && JSON.stringify(h.explain[key]) === JSON.stringify(value))),
+  );
 }
 
 /** `key: value` on one line, or a list (one item per line; objects as their values joined by "  "). */

@@ -42,11 +42,16 @@ export const trainCommand: Command = {
     if (!data?.length || !values['out']) throw new ConfigError('quarry train needs --data FILE and --out DIR. See --help.');
     const model = String(values['model']);
     if (model !== 'static' && model !== 'contextual') throw new ConfigError(`--model must be static or contextual, got "${model}".`);
-    const mrl = values['mrl'] === undefined ? undefined : String(values['mrl']).split(',').map((s) => {
-      const n = Number(s);
-      if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--mrl expects comma-separated positive integers, got "${String(values['mrl'])}".`);
-      return n;
-    });
+    const mrl =
+      values['mrl'] === undefined
+        ? undefined
+        : String(values['mrl'])
+            .split(',')
+            .map((s) => {
+              const n = Number(s);
+              if (!Number.isInteger(n) || n < 1) throw new ConfigError(`--mrl expects comma-separated positive integers, got "${String(values['mrl'])}".`);
+              return n;
+            });
     const bar = progressBar(!values['quiet']);
     const started = performance.now();
     const result = await trainEncoder({

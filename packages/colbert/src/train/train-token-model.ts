@@ -110,8 +110,14 @@ export async function trainTokenModel(options: TrainTokenModelOptions): Promise<
     const docTexts = batch.map((e) => e.positive);
     for (const e of batch) docTexts.push(...e.negatives.slice(0, negatives));
     const exclude = excludeDuplicates(batch.length, docTexts);
-    const q = forward(model, batch.map((e) => tokenize(e.query, options.maxQueryLength ?? 32)));
-    const k = forward(model, docTexts.map((t) => tokenize(t, options.maxDocLength ?? 180)));
+    const q = forward(
+      model,
+      batch.map((e) => tokenize(e.query, options.maxQueryLength ?? 32)),
+    );
+    const k = forward(
+      model,
+      docTexts.map((t) => tokenize(t, options.maxDocLength ?? 180)),
+    );
     const result = await maxSimInfoNce({ queries: q.matrix, docs: k.matrix, exclude }, { temperature, dims, gemm });
     q.caches.forEach((c, i) => model.backwardTokens(c, result.gradQueries.subarray(q.matrix.offsets[i]! * d, q.matrix.offsets[i + 1]! * d)));
     k.caches.forEach((c, j) => model.backwardTokens(c, result.gradDocs.subarray(k.matrix.offsets[j]! * d, k.matrix.offsets[j + 1]! * d)));

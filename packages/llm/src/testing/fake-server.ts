@@ -104,7 +104,9 @@ export class FakeOpenAIServer {
       }
       const fault = this.#faults.shift();
       if (fault?.kind === 'echo') {
-        return send(res, fault.status, { error: { message: `upstream ${req.headers['host']} rejected the request with headers authorization=${req.headers['authorization'] ?? '(none)'}`, type: 'server_error' } });
+        return send(res, fault.status, {
+          error: { message: `upstream ${req.headers['host']} rejected the request with headers authorization=${req.headers['authorization'] ?? '(none)'}`, type: 'server_error' },
+        });
       }
       if (fault?.kind === 'drop') {
         req.socket.destroy();
@@ -147,10 +149,26 @@ export class FakeOpenAIServer {
         index,
         message: { role: 'assistant', content: text },
         finish_reason: 'stop',
-        logprobs: body['logprobs'] ? { content: tokens.map((token, t) => ({ token, logprob: -0.5 - t / 10, bytes: [...Buffer.from(token)], top_logprobs: Array.from({ length: top }, (_, j) => ({ token: j === 0 ? token : `${token}#${j}`, logprob: -0.5 - t / 10 - j })) })) } : null,
+        logprobs: body['logprobs']
+          ? {
+              content: tokens.map((token, t) => ({
+                token,
+                logprob: -0.5 - t / 10,
+                bytes: [...Buffer.from(token)],
+                top_logprobs: Array.from({ length: top }, (_, j) => ({ token: j === 0 ? token : `${token}#${j}`, logprob: -0.5 - t / 10 - j })),
+              })),
+            }
+          : null,
       };
     });
-    return { id: 'chatcmpl-fake', object: 'chat.completion', created: 0, model: String(body['model']), choices, usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } };
+    return {
+      id: 'chatcmpl-fake',
+      object: 'chat.completion',
+      created: 0,
+      model: String(body['model']),
+      choices,
+      usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+    };
   }
 
   #completion(body: Record<string, unknown>, n: number): unknown {
@@ -184,7 +202,14 @@ export class FakeOpenAIServer {
               },
       };
     });
-    return { id: 'cmpl-fake', object: 'text_completion', created: 0, model: String(body['model']), choices, usage: { prompt_tokens: promptTokens.length, completion_tokens: completionTokens, total_tokens: promptTokens.length + completionTokens } };
+    return {
+      id: 'cmpl-fake',
+      object: 'text_completion',
+      created: 0,
+      model: String(body['model']),
+      choices,
+      usage: { prompt_tokens: promptTokens.length, completion_tokens: completionTokens, total_tokens: promptTokens.length + completionTokens },
+    };
   }
 }
 
