@@ -1,23 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError } from '@quarry/core';
 import { describe, expect, it } from 'vitest';
 import { Bm25Index, bm25OptionsSchema, bm25Plugin } from '../src/index.js';
+import { configError } from '../../../tools/testing/config-error.js';
 
 const DOCS = [
   { id: 'a', text: 'cats purr' },
   { id: 'b', text: 'dogs bark' },
 ];
-
-async function configError(fn: () => unknown): Promise<ConfigError> {
-  const error = await (async () => fn())().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return error as ConfigError;
-}
 
 describe('Bm25Index options (issue #15 item 13)', () => {
   it('rejects unknown options with a suggestion in the constructor, build, load and addAll', async () => {

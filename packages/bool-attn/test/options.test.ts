@@ -1,15 +1,6 @@
-import { ConfigError } from '@quarry/core';
 import { describe, expect, it } from 'vitest';
 import { BoolRetriever, boolPlugin, boolPluginSchema, buildBooleanBenchmark, loadBoolEncoder, trainBoolModules } from '../src/index.js';
-
-async function suggestion(fn: () => unknown): Promise<string | undefined> {
-  const error = await (async () => fn())().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return (error as ConfigError).issues[0]!.suggestion;
-}
+import { configSuggestion as suggestion } from '../../../tools/testing/config-error.js';
 
 describe('bool-attn options (issue #15 item 13)', () => {
   it('rejects unknown options with a suggestion in every public entry point', async () => {

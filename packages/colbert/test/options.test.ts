@@ -1,15 +1,6 @@
-import { ConfigError } from '@quarry/core';
 import { describe, expect, it } from 'vitest';
 import { ColbertReranker, ColbertRetriever, MaxSimKernel, colbertIndexOptionsSchema, colbertRetrieverPlugin, colbertRetrieverPluginSchema, loadTokenEncoder, trainTokenModel } from '../src/index.js';
-
-async function issue(fn: () => unknown): Promise<{ path: string; suggestion?: string }> {
-  const error = await (async () => fn())().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return (error as ConfigError).issues[0]!;
-}
+import { configIssue as issue } from '../../../tools/testing/config-error.js';
 
 describe('colbert options (issue #15 item 13)', () => {
   it('rejects unknown options with a suggestion in every constructor and factory', async () => {

@@ -1,23 +1,13 @@
-import { ConfigError } from '@quarry/core';
 import { describe, expect, it } from 'vitest';
 import { OpenAIClient, OpenAIGenerator } from '../src/index.js';
-
-function issue(fn: () => unknown): { path: string; suggestion?: string } {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues[0]!;
-  }
-  throw new Error('expected a ConfigError');
-}
+import { configIssue as issue } from '../../../tools/testing/config-error.js';
 
 describe('llm options (issue #15 item 13)', () => {
-  it('rejects unknown options with a suggestion', () => {
-    expect(issue(() => new OpenAIClient({ baseURL: 'http://127.0.0.1:1/v1', env: {} } as never))).toMatchObject({ path: 'baseURL', suggestion: 'baseUrl' });
-    expect(issue(() => new OpenAIClient({ timeout: 5, env: {} } as never))).toMatchObject({ suggestion: 'timeoutMs' });
+  it('rejects unknown options with a suggestion', async () => {
+    expect(await issue(() => new OpenAIClient({ baseURL: 'http://127.0.0.1:1/v1', env: {} } as never))).toMatchObject({ path: 'baseURL', suggestion: 'baseUrl' });
+    expect(await issue(() => new OpenAIClient({ timeout: 5, env: {} } as never))).toMatchObject({ suggestion: 'timeoutMs' });
     const client = new OpenAIClient({ baseUrl: 'http://127.0.0.1:1/v1', model: 'm', env: {}, onRetry: () => {} });
-    expect(issue(() => new OpenAIGenerator(client, { sytem: 'Be brief.' } as never))).toMatchObject({ suggestion: 'system' });
-    expect(issue(() => new OpenAIGenerator(client, { defaults: { max_tokens: 5 } } as never))).toMatchObject({ path: 'defaults.max_tokens', suggestion: 'maxTokens' });
+    expect(await issue(() => new OpenAIGenerator(client, { sytem: 'Be brief.' } as never))).toMatchObject({ suggestion: 'system' });
+    expect(await issue(() => new OpenAIGenerator(client, { defaults: { max_tokens: 5 } } as never))).toMatchObject({ path: 'defaults.max_tokens', suggestion: 'maxTokens' });
   });
 });

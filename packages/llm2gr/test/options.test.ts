@@ -1,15 +1,6 @@
-import { ConfigError } from '@quarry/core';
 import { describe, expect, it } from 'vitest';
 import { CorpusStatsScorer, FmIndex, Llm2grIndex, Llm2grRetriever, OnnxCausalLm, TokenizerCodec, llm2grGenerationShape, llm2grPlugin } from '../src/index.js';
-
-async function suggestion(fn: () => unknown): Promise<string | undefined> {
-  const error = await (async () => fn())().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return (error as ConfigError).issues[0]!.suggestion;
-}
+import { configSuggestion as suggestion } from '../../../tools/testing/config-error.js';
 
 describe('llm2gr options (issue #15 item 13)', () => {
   it('rejects unknown options with a suggestion in every public constructor and factory', async () => {

@@ -1,18 +1,10 @@
-import { ConfigError, type Encoder, type Matrix } from '@quarry/core';
+import type { Encoder, Matrix } from '@quarry/core';
 import { describe, expect, inject, it } from 'vitest';
 import { PgColbertRetriever, PgDenseRetriever, PgVectorStore } from '../src/index.js';
+import { configSuggestion as suggestion } from '../../../tools/testing/config-error.js';
 
 const url = inject('pgUrl');
 const encoder: Encoder = { dim: 8, encode: async (texts: readonly string[]): Promise<Matrix> => ({ rows: texts.length, cols: 8, data: new Float32Array(texts.length * 8).fill(0.5) }) };
-
-async function suggestion(fn: () => unknown): Promise<string | undefined> {
-  const error = await (async () => fn())().then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ConfigError);
-  return (error as ConfigError).issues[0]!.suggestion;
-}
 
 describe('store-pgvector options (issue #15 item 13)', () => {
   it('rejects unknown options with a suggestion in the store, the retrievers and their loaders', async () => {
