@@ -1,3 +1,5 @@
+import { redactText } from '@quarry/core';
+
 /** Option keys whose values are never shown by GET /pipelines (API keys and the like). */
 const SECRET_KEY = /(api[-_]?key|secret|password|passwd|authorization|bearer|credential|access[-_]?token|auth[-_]?token)/i;
 
@@ -34,20 +36,6 @@ function redactUrlValue(raw: string): string {
     .toString()
     .replace('redacted@', '[redacted]@')
     .replace(/=redacted/g, '=[redacted]');
-}
-
-/**
- * Free text (an error message, a network error) with `Bearer`/`Basic` credentials, URL
- * `user:password@` and URL query values replaced by `[redacted]`, for the server log.
- * The same rules as `@quarry/llm`'s `redactText`, which also knows the key it sent; the
- * server keeps its own copy because it does not depend on the LLM client.
- */
-export function redactText(text: string): string {
-  return text
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
-    .replace(/\bsk-[A-Za-z0-9_-]{8,}/g, '[redacted]')
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@"'<>]+@/gi, '$1[redacted]@')
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*\?)([^\s#"'<>]*)/gi, (_m, head: string, query: string) => head + query.replace(/=([^&]*)/g, '=[redacted]'));
 }
 
 /** An error as the log shows it: type, code, message, details and cause, every string scrubbed by `redactText`. */

@@ -7,6 +7,7 @@ export { evaluate, evaluateQuery, parseMetric, trecEvalOrder, type EvaluationRes
 export { readLines, readJsonLines, type ReadLinesOptions } from './lines.js';
 export { openBeirDataset, readCorpus, readQueries, readQrels, loadSplit, type BeirDataset, type ReadCorpusOptions } from './beir.js';
 export { formatTrecRun, readTrecRun } from './trec.js';
+export { redactText } from './redact.js';
 export {
   MANIFEST_FILE,
   assertWritableIndexDir,

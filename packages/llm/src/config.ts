@@ -1,4 +1,7 @@
-import { ConfigError } from '@quarry/core';
+import { ConfigError, redactText } from '@quarry/core';
+
+// Scrubbing rules live in core (the server uses them too); re-exported as this package's API.
+export { redactText };
 
 /** Environment variables the client reads when an option is not given (first set wins). */
 export const LLM_ENV = {
@@ -112,19 +115,4 @@ export function redactUrl(raw: string): string {
   } catch {
     return raw.replace(/\/\/[^/@\s]*@/, '//').replace(/\?.*$/, '');
   }
-}
-
-/**
- * Text with secrets replaced by `[redacted]`: the given secret values, `Bearer`/`Basic` credentials,
- * `user:password@` in URLs and the values of URL query parameters. For error messages and logs that
- * quote a server's answer or a network error (a server that echoes the Authorization header
- * would otherwise put the key into the message).
- */
-export function redactText(text: string, secrets: readonly (string | undefined)[] = []): string {
-  let out = text;
-  for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
-  return out
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]')
-    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@"'<>]+@/gi, '$1[redacted]@')
-    .replace(/([a-z][a-z0-9+.-]*:\/\/[^\s?#"'<>]*\?)([^\s#"'<>]*)/gi, (_m, head: string, query: string) => head + query.replace(/=([^&]*)/g, '=[redacted]'));
 }
