@@ -12,18 +12,22 @@
  * - Whitespace is Unicode White_Space (Rust's `char::is_whitespace`), not JavaScript's `\s`
  *   (which adds U+FEFF and lacks U+0085); Rust regex `\w` is Unicode, not ASCII.
  * - Metaspace splits on the replacement character (`split: true`, Rust's default).
+ * - Precompiled (sentencepiece charsmap) is read from the charsmap itself (precompiled-normalizer.ts);
+ *   the library approximated it with NFKC.
  */
 import {
   BertNormalizer,
   BertPreTokenizer,
   LowercaseNormalizer,
   MetaspacePreTokenizer,
+  PrecompiledNormalizer,
   SequenceNormalizer,
   SequencePreTokenizer,
   WhitespacePreTokenizer,
   WhitespaceSplitPreTokenizer,
   type Tokenizer,
 } from '@huggingface/tokenizers';
+import { PrecompiledCharsmap } from './precompiled-normalizer.js';
 
 /** Rust's `char::to_lowercase` applied to each character (no final-sigma context rule). */
 export function rustLowercase(text: string): string {
@@ -91,6 +95,12 @@ function patchNormalizer(n: unknown): void {
     const config = (obj.config ?? {}) as BertNormalizerSettings;
     obj.normalize = (text) => bertNormalize(text, config);
   } else if (n instanceof LowercaseNormalizer) obj.normalize = rustLowercase;
+  else if (n instanceof PrecompiledNormalizer) {
+    const charsmap = obj.config?.['precompiled_charsmap'];
+    if (typeof charsmap !== 'string' || charsmap === '') return; // nothing to read: keep the library's approximation
+    const map = new PrecompiledCharsmap(charsmap);
+    obj.normalize = (text) => map.normalize(text);
+  }
 }
 
 function patchPreTokenizer(p: unknown): void {
