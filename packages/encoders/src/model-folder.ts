@@ -82,6 +82,18 @@ export const loadEncoderOptionsSchema = z.strictObject({ ...onnxEncoderOptionsSc
 /** `loadOwnModel(dir, options)`. */
 export const loadOwnModelOptionsSchema = z.strictObject({ threads: z.number().int().positive().optional() });
 
+/** `saveModel(dir, model, options)`: the config fields it writes use quarry-encoder.json's schema. */
+export const saveModelOptionsSchema = z.strictObject({
+  tokenizerDir: z.string(),
+  precision: z.enum(['fp32', 'fp16', 'int8']).optional(),
+  maxLength: encoderConfigSchema.shape.maxLength.optional(),
+  matryoshkaDims: encoderConfigSchema.shape.matryoshkaDims,
+  name: encoderConfigSchema.shape.name,
+  description: encoderConfigSchema.shape.description,
+  training: encoderConfigSchema.shape.training,
+  overwrite: z.boolean().optional(),
+});
+
 export type EncoderConfig = z.output<typeof encoderConfigSchema>;
 export type EncoderConfigInput = z.input<typeof encoderConfigSchema>;
 

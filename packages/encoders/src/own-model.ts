@@ -6,7 +6,16 @@ import { ContextualModel } from './contextual-model.js';
 import { ModelInvalidError } from './errors.js';
 import { exportOnnx, importOnnx, SENTENCE_OUTPUT, TOKEN_OUTPUT, type WeightPrecision } from './export-onnx.js';
 import type { TrainableModel } from './model.js';
-import { ENCODER_CONFIG_FILE, MODEL_FORMAT, MODEL_FORMAT_VERSION, loadEncoderOptionsSchema, loadOwnModelOptionsSchema, openModelFolder, type EncoderConfigInput } from './model-folder.js';
+import {
+  ENCODER_CONFIG_FILE,
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  loadEncoderOptionsSchema,
+  loadOwnModelOptionsSchema,
+  openModelFolder,
+  saveModelOptionsSchema,
+  type EncoderConfigInput,
+} from './model-folder.js';
 import { loadModel2Vec } from './model2vec.js';
 import { OnnxEncoder, OnnxModel, OnnxTokenEncoder, type OnnxEncoderOptions } from './onnx-encoder.js';
 import { ParallelStaticEncoder } from './parallel.js';
@@ -34,6 +43,7 @@ export interface SaveModelOptions {
  * `token_embeddings`, the architecture), and a manifest with checksums. Atomic.
  */
 export async function saveModel(dir: string, model: TrainableModel, options: SaveModelOptions): Promise<void> {
+  checkOptions(saveModelOptionsSchema, options, `saveModel options for ${dir}`);
   const precision = options.precision ?? 'int8';
   const onnxBytes = exportOnnx(model, { precision });
   const config: EncoderConfigInput = {

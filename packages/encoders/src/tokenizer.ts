@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { checkOptions, z } from '@quarry/core';
 import { ModelInvalidError } from './errors.js';
 import { FastWordPiece, type BertNormalizerConfig } from './fast-wordpiece.js';
 import { applyRustParity } from './tokenizer-parity.js';
@@ -17,6 +18,25 @@ export interface TextTokenizerOptions {
   fast?: boolean;
   /** Shown in error messages (the file the JSON came from). */
   source?: string;
+}
+
+// Strict options (issue #15 item 13): a misspelled key is a ConfigError naming the closest valid one.
+const textTokenizerOptionsShape = { fast: z.boolean().optional(), source: z.string().optional() };
+const textTokenizerOptionsSchema = z.strictObject(textTokenizerOptionsShape);
+const fromDirOptionsSchema = z.strictObject({ fast: textTokenizerOptionsShape.fast });
+const tokenizeOptionsSchema = z.strictObject({ maxLength: z.number().optional(), addSpecialTokens: z.boolean().optional() });
+
+/**
+ * `encode` runs per document, so its options are checked without zod: only an object with a
+ * key other than the two known ones goes through the schema (which then throws the ConfigError).
+ */
+function checkTokenizeOptions(options: TokenizeOptions): void {
+  for (const key in options) {
+    if (key !== 'maxLength' && key !== 'addSpecialTokens') {
+      checkOptions(tokenizeOptionsSchema, options, 'TextTokenizer.encode options');
+      return;
+    }
+  }
 }
 
 type Json = Record<string, unknown>;
@@ -45,6 +65,7 @@ export class TextTokenizer {
   readonly #specialIds: Set<number>;
 
   constructor(tokenizerJson: unknown, tokenizerConfig: unknown = {}, options: TextTokenizerOptions = {}) {
+    checkOptions(textTokenizerOptionsSchema, options, 'TextTokenizer options');
     this.source = options.source ?? 'tokenizer.json';
     if (!isObject(tokenizerJson) || !isObject(tokenizerJson['model'])) {
       throw new ModelInvalidError(this.source, 'is not a Hugging Face tokenizer.json (expected an object with a "model" section).');
@@ -73,6 +94,7 @@ export class TextTokenizer {
 
   /** Loads `tokenizer.json` (and `tokenizer_config.json` when present) from a folder. */
   static fromDir(dir: string, options: Omit<TextTokenizerOptions, 'source'> = {}): TextTokenizer {
+    checkOptions(fromDirOptionsSchema, options, 'TextTokenizer.fromDir options');
     const file = join(dir, 'tokenizer.json');
     if (!existsSync(file)) throw new ModelInvalidError(file, 'missing; a model folder needs the tokenizer.json exported with the model (Hugging Face format).');
     const json = readJson(file);
@@ -83,6 +105,7 @@ export class TextTokenizer {
 
   /** Token ids of one text. */
   encode(text: string, options: TokenizeOptions = {}): Int32Array {
+    checkTokenizeOptions(options);
     const special = options.addSpecialTokens ?? true;
     const pre = special ? this.prefixIds : [];
     const post = special ? this.suffixIds : [];

@@ -1,4 +1,4 @@
-import { InputError, throwIfAborted, type NextTokenScorer } from '@quarry/core';
+import { InputError, checkOptions, runtimeOptionsShape, throwIfAborted, z, type NextTokenScorer } from '@quarry/core';
 
 /**
  * Optional capability of a scorer that cannot return a full next-token distribution (a
@@ -34,6 +34,16 @@ export interface BeamSearchOptions {
   signal?: AbortSignal;
 }
 
+// Strict (issue #15 item 13): a misspelled key is a ConfigError naming the closest valid one. Value
+// ranges stay InputErrors below; the search runs a few times per query, so zod here costs nothing noticeable.
+const beamSearchOptionsSchema = z.strictObject({
+  beamSize: z.number(),
+  maxTokens: z.number(),
+  endToken: z.number().optional(),
+  outOfVocabLogProb: z.number().optional(),
+  signal: runtimeOptionsShape.signal,
+});
+
 export interface Hypothesis<S> {
   tokens: number[];
   state: S;
@@ -65,6 +75,7 @@ export async function constrainedBeamSearch<S>(
   start: S,
   options: BeamSearchOptions,
 ): Promise<Hypothesis<S>[]> {
+  checkOptions(beamSearchOptionsSchema, options, 'constrainedBeamSearch options');
   const { beamSize, maxTokens, endToken, signal } = options;
   if (!Number.isInteger(beamSize) || beamSize < 1) throw new InputError(`beamSize must be an integer >= 1, got ${beamSize}.`);
   if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new InputError(`maxTokens must be a non-negative integer, got ${maxTokens}.`);

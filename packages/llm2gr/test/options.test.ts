@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CorpusStatsScorer, FmIndex, Llm2grIndex, Llm2grRetriever, OnnxCausalLm, TokenizerCodec, llm2grGenerationShape, llm2grPlugin } from '../src/index.js';
+import { CorpusStatsScorer, FmIndex, Llm2grIndex, Llm2grRetriever, OnnxCausalLm, TokenizerCodec, constrainedBeamSearch, llm2grGenerationShape, llm2grPlugin } from '../src/index.js';
 import { configSuggestion as suggestion } from '../../../tools/testing/config-error.js';
 
 describe('llm2gr options (issue #15 item 13)', () => {
@@ -16,6 +16,8 @@ describe('llm2gr options (issue #15 item 13)', () => {
     expect(await suggestion(() => new CorpusStatsScorer(codec, index.fm, { titleWeigth: 3 } as never))).toBe('titleWeight');
     expect(await suggestion(() => FmIndex.build([[1, 2]], { samplerate: 2 } as never))).toBe('sampleRate');
     expect(await suggestion(() => OnnxCausalLm.load('/no/such', { thread: 1 } as never))).toBe('threads');
+    // Checked before the scorer or the constraint is used.
+    expect(await suggestion(() => constrainedBeamSearch(scorer, [], undefined as never, undefined, { beamSize: 2, maxTokens: 4, endTokne: 1 } as never))).toBe('endToken');
     // The plugin's generation options are the retriever's: one definition.
     expect((llm2grPlugin.schema as unknown as { shape: Record<string, unknown> }).shape['titleBeam']).toBe(llm2grGenerationShape.titleBeam);
   });
