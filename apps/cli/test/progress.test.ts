@@ -1,6 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { MemoryDocStore } from '@quarry/core';
+import { densePlugin } from '@quarry/encoders';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { progressBar } from '../src/progress.js';
 import { cli, scifact, useTemporaryCache } from './helpers.js';
@@ -49,6 +51,28 @@ describe('progress when stderr is not a terminal', () => {
       quiet.bar.done();
       expect(quiet.lines).toEqual([]);
     }
+  });
+});
+
+describe('progress of the dense plugin (issue #15 item 17)', () => {
+  it('announces the model load and the encode phase before the first batch is done, so a pipe is not silent meanwhile', async () => {
+    const { bar, lines } = capture({ tty: false });
+    const events: { phase: string; done: number; total?: number }[] = [];
+    const docs = new MemoryDocStore(['cats purr', 'dogs bark', 'espresso coffee', 'tea leaves', 'green tea'].map((text, i) => ({ id: `d${i}`, text })));
+    const onProgress = (e: (typeof events)[number]) => {
+      events.push(e);
+      bar(e);
+    };
+    await densePlugin.create(densePlugin.schema.parse({ batchSize: 2 }), { docs, onProgress });
+    bar.done();
+    expect(events.slice(0, 3)).toEqual([
+      { phase: 'load model', done: 0, total: 1 },
+      { phase: 'load model', done: 1, total: 1 },
+      { phase: 'encode', done: 0, total: 5 },
+    ]);
+    expect(events.slice(3).map((e) => e.done)).toEqual([2, 4, 5]);
+    // Each phase's start prints one line (the clock does not move, so later batches stay within the interval).
+    expect(lines).toEqual(['load model 0/1 0%\n', 'load model done 1/1 in 0.0s (0/s)\n', 'encode 0/5 0%\n', 'encode done 5/5 in 0.0s (0/s)\n']);
   });
 });
 

@@ -71,7 +71,10 @@ export const densePlugin = definePlugin({
   schema,
   async create(options: DensePluginOptions, context) {
     throwIfAborted(context.signal, 'dense indexing');
+    // Loading the model takes seconds: say so, so that a piped CLI is not silent until the first batch.
+    context.onProgress?.({ phase: 'load model', done: 0, total: 1 });
     const encoder = await encoderFor(options);
+    context.onProgress?.({ phase: 'load model', done: 1, total: 1 });
     return DenseRetriever.fromDocs(context.docs, encoder, indexFor(options, encoder.dim), {
       name: 'dense',
       batchSize: options.batchSize,

@@ -43,7 +43,7 @@ export interface IndexDocsOptions {
   batchSize?: number;
   /** Checked before every batch; the encoder receives it too. */
   signal?: AbortSignal;
-  /** Called after every batch with `{ phase: 'encode', done, total }` (`total` when the input has a length or size). */
+  /** Called with `{ phase: 'encode', done: 0, total }` before the first batch, then after every batch with `{ phase: 'encode', done, total }` (`total` when the input has a length or size). */
   onProgress?: ProgressCallback;
 }
 
@@ -103,6 +103,8 @@ export class DenseRetriever implements Retriever, Persistable, DocScorer {
     const total = lengthOf(docs);
     let done = 0;
     let batch: Doc[] = [];
+    // The phase's start, before the first batch: a cold encoder can take seconds on it, and a piped CLI would say nothing meanwhile.
+    onProgress?.({ phase: 'encode', done: 0, total });
     const flush = async (): Promise<void> => {
       throwIfAborted(signal, 'dense indexing');
       const ids = batch.map((d) => d.id);

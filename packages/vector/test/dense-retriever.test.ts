@@ -57,7 +57,9 @@ describe.each(indexes)('DenseRetriever over %s', (_, makeIndex) => {
     ]);
     // docText joins title and text.
     expect(encoder.calls[0]!.texts[0]).toBe('Cats cats purr and sleep in the sun');
+    // The phase's start arrives before the first batch is encoded.
     expect(progress).toEqual([
+      { phase: 'encode', done: 0, total: 8 },
       { phase: 'encode', done: 3, total: 8 },
       { phase: 'encode', done: 6, total: 8 },
       { phase: 'encode', done: 8, total: 8 },
@@ -82,7 +84,7 @@ describe.each(indexes)('DenseRetriever over %s', (_, makeIndex) => {
     expect(fromStream.size).toBe(8);
     const progress: (number | undefined)[] = [];
     const fromStore = await DenseRetriever.fromDocs(new MemoryDocStore(docs), new HashedBagOfWords(), makeIndex(64), { onProgress: (e) => progress.push(e.total) });
-    expect(progress).toEqual([8]);
+    expect(progress).toEqual([8, 8]);
     expect(fromStore.delete('coffee')).toBe(true);
     expect(fromStore.delete('coffee')).toBe(false);
     expect((await fromStore.search('espresso coffee', { k: 8 })).map((h) => h.id)).not.toContain('coffee');
