@@ -28,7 +28,8 @@ const readTrace = (file: string) =>
 describe('quarry eval --pipeline lamer', () => {
   it('drives an OpenAI-compatible server and writes the per-query trace', async () => {
     const trace = join(mkdtempSync(join(tmpdir(), 'quarry-lamer-')), 'trace.jsonl');
-    const r = await cli(
+    // The same eval both times: the second run must be answered from the generation cache.
+    const evalArgs = [
       'eval',
       '--dataset',
       scifact,
@@ -48,10 +49,8 @@ describe('quarry eval --pipeline lamer', () => {
       '4',
       '--lamer-prompt',
       'scientific',
-      '--trace',
-      trace,
-      '--json',
-    );
+    ];
+    const r = await cli(...evalArgs, '--trace', trace, '--json');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as { queries: number; metrics: Record<string, number> };
@@ -76,28 +75,7 @@ describe('quarry eval --pipeline lamer', () => {
       expect(line.hits).toBe(1000);
     }
     // A second run is answered by the generation cache: no new request.
-    const again = await cli(
-      'eval',
-      '--dataset',
-      scifact,
-      '--split',
-      'test-unseen',
-      '--pipeline',
-      'lamer',
-      '--generator',
-      'openai',
-      '--llm-url',
-      server.url,
-      '--llm-model',
-      'fake-llm',
-      '--answers',
-      '3',
-      '--candidates',
-      '4',
-      '--lamer-prompt',
-      'scientific',
-      '--json',
-    );
+    const again = await cli(...evalArgs, '--json');
     expect(again.code).toBe(0);
     expect(server.requests).toHaveLength(104);
     expect(JSON.parse(again.out).metrics).toEqual(report.metrics);

@@ -36,5 +36,5 @@ export {
   type RetrieverPlugin,
   type RewriterPlugin,
 } from './registry.js';
-export { Pipeline, fusionSchema, parsePipelineConfig, pipelineConfigSchema, type PipelineConfig, type PipelineConfigInput } from './pipeline.js';
+export { Pipeline, fusionSchema, parsePipelineConfig, pipelineConfigSchema, type PipelineConfig, type PipelineConfigInput, type PipelineLoadHooks } from './pipeline.js';
 export { SeededRandom, hashString } from './random.js';
