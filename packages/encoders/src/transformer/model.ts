@@ -257,6 +257,12 @@ export class TransformerRuntime {
     return new ort.Tensor(this.precision, data as Float32Array, dims);
   }
 
+  /** `data` in this runtime's element type (upstream gradients come as float64 from the losses). */
+  #as(data: Floats): Floats {
+    if (this.precision === 'float32') return data instanceof Float32Array ? data : Float32Array.from(data);
+    return data instanceof Float64Array ? data : Float64Array.from(data);
+  }
+
   #alloc(n: number): Floats {
     return this.precision === 'float64' ? new Float64Array(n) : new Float32Array(n);
   }
@@ -324,9 +330,9 @@ export class TransformerRuntime {
     for (const [k, v] of Object.entries(fw.saved)) if (names.has(k)) feeds[k] = v;
     if (names.has('x0')) feeds['x0'] = fw.x0;
     if (names.has('mask')) feeds['mask'] = fw.maskTensor;
-    feeds['d_hidden'] = this.#tensor(up.hidden ?? this.#alloc(B * L * d), [B, L, d]);
-    feeds['d_pooled'] = this.#tensor(up.pooled ?? this.#alloc(B * d), [B, d]);
-    if (c > 0) feeds['d_colbert'] = this.#tensor(up.colbert ?? this.#alloc(B * L * c), [B, L, c]);
+    feeds['d_hidden'] = this.#tensor(up.hidden ? this.#as(up.hidden) : this.#alloc(B * L * d), [B, L, d]);
+    feeds['d_pooled'] = this.#tensor(up.pooled ? this.#as(up.pooled) : this.#alloc(B * d), [B, d]);
+    if (c > 0) feeds['d_colbert'] = this.#tensor(up.colbert ? this.#as(up.colbert) : this.#alloc(B * L * c), [B, L, c]);
     const out = await this.#backward.run(feeds);
     const dense = new Map<string, Floats>();
     for (const name of denseParamShapes(this.size).keys()) dense.set(name, out[gradName(name)]!.data as Floats);
