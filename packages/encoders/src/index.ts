@@ -54,3 +54,4 @@ export { trainEncoderOptionsSchema } from './train-options.js';
 export { trainEncoder, trainStep, bundledTokenizerDir, type TrainEncoderOptions, type TrainProgress, type TrainResult } from './trainer.js';
 export { densePlugin, MatryoshkaEncoder, bundledModelDir, DEFAULT_MODEL, type DensePluginOptions } from './plugin.js';
 export * from './transformer/index.js';
+export * from './pairs/index.js';
