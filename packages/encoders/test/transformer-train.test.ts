@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { docText, loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
+import { type RaggedMatrix, docText, loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TransformerModel, type TransformerConfig } from '../src/transformer/model.js';
 import { trainTransformer, type TrainTransformerOptions } from '../src/transformer/train.js';
@@ -75,5 +75,27 @@ describe('trainTransformer', () => {
     expect(svg).toContain('training loss');
     expect(svg).toContain('dev metric');
     expect(r.dev).toEqual([{ step: 6, value: 1 }]);
+  }, 120_000);
+
+  it('trains the ColBERT head through an injected token loss (ragged rows without padding)', async () => {
+    const seen: number[] = [];
+    // 0.5 * sum of squared token vectors: its gradient is the vectors themselves.
+    const colbertLoss = ({ queries, docs }: { queries: RaggedMatrix; docs: RaggedMatrix }) => {
+      seen.push(queries.offsets.length - 1, docs.offsets.length - 1, queries.data.length / queries.dim);
+      const half = (m: RaggedMatrix): number => m.data.reduce((a, v) => a + 0.5 * v * v, 0);
+      return { loss: half(queries) + half(docs), gradQueries: Float64Array.from(queries.data), gradDocs: Float64Array.from(docs.data) };
+    };
+    const init = TransformerModel.init(config, { seed: 9 }).dense.get('colbert.w')!;
+    const without = run({ steps: 1 });
+    await without.done;
+    expect(Buffer.from(without.model.dense.get('colbert.w')!.buffer).equals(Buffer.from(init.buffer))).toBe(true);
+    const withLoss = run({ steps: 1, colbertLoss });
+    const r = await withLoss.done;
+    expect(Buffer.from(withLoss.model.dense.get('colbert.w')!.buffer).equals(Buffer.from(init.buffer))).toBe(false);
+    // 8 queries, 8 positives + 8 negatives; query rows = real tokens only (<= 24 each, > 2 each).
+    expect(seen.slice(0, 2)).toEqual([8, 16]);
+    expect(seen[2]).toBeGreaterThan(8 * 2);
+    expect(seen[2]).toBeLessThanOrEqual(8 * 24);
+    expect(r.losses[0]).toBeGreaterThan((await without.done).losses[0]!);
   }, 120_000);
 });

@@ -16,4 +16,4 @@ export {
   type Gradients,
 } from './model.js';
 export { buildInferenceGraph, saveTransformerFolder, LAST_HIDDEN_STATE, type SaveTransformerOptions } from './export.js';
-export { trainTransformer, stepFlops, curveSvg, type TrainTransformerOptions, type TrainTransformerResult, type TransformerTrainProgress, type TrainingSource } from './train.js';
+export { trainTransformer, stepFlops, curveSvg, type TokenLossResult, type TrainTransformerOptions, type TrainTransformerResult, type TransformerTrainProgress, type TrainingSource } from './train.js';

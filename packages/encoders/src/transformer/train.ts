@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InputError, SeededRandom, assertWritableIndexDir, hashString, openIndexDir, saveIndexDir, throwIfAborted, writeFileAtomic } from '@quarry/core';
+import { InputError, type RaggedMatrix, SeededRandom, assertWritableIndexDir, hashString, openIndexDir, saveIndexDir, throwIfAborted, writeFileAtomic } from '@quarry/core';
 import { Adam } from '../adam.js';
 import { matryoshkaInfoNce } from '../losses.js';
 import { readSafetensors, tensorToFloat32, writeSafetensors, type WritableTensor } from '../safetensors.js';
 import { TextTokenizer } from '../tokenizer.js';
 import { readTrainingExamples, type TrainingExample } from '../training-data.js';
-import { TransformerRuntime, accumulateGradients, padBatch, weightsOf, type TransformerModel } from './model.js';
+import { TransformerRuntime, accumulateGradients, padBatch, weightsOf, type IdBatch, type TransformerModel } from './model.js';
 
 /** One JSONL training file and its share of the batches. */
 export interface TrainingSource {
@@ -50,6 +50,14 @@ export interface TrainTransformerOptions {
   seed?: number;
   /** onnxruntime intra-op threads (results are bit-identical for a given count). */
   threads?: number;
+  /**
+   * A token-level loss for the ColBERT head, e.g. @quarry/colbert's `maxSimInfoNce` (passed in,
+   * since this package cannot depend on colbert). It gets the B queries' and M documents'
+   * projected token vectors (raw; padding dropped) and the duplicate-positive mask, and
+   * returns the loss and its gradients. Added to the dense loss with `colbertWeight` (default 1).
+   */
+  colbertLoss?: (batch: { queries: RaggedMatrix; docs: RaggedMatrix; exclude: Uint8Array }) => Promise<TokenLossResult> | TokenLossResult;
+  colbertWeight?: number;
   /** Checkpoint folder (written atomically with checksums); a run with the same options resumes from it. */
   checkpointDir?: string;
   checkpointEvery?: number;
@@ -60,6 +68,13 @@ export interface TrainTransformerOptions {
   curveFile?: string;
   onProgress?: (p: TransformerTrainProgress) => void;
   signal?: AbortSignal;
+}
+
+export interface TokenLossResult {
+  loss: number;
+  /** d(loss)/d(query token vectors), rows x colbertDim. */
+  gradQueries: Float64Array;
+  gradDocs: Float64Array;
 }
 
 export interface TrainTransformerResult {
@@ -147,6 +162,7 @@ export async function trainTransformer(options: TrainTransformerOptions): Promis
         o: { ...o, threads: undefined, checkpointEvery: undefined, evalEvery: undefined },
         lrEmb,
         dims,
+        colbert: options.colbertLoss ? (options.colbertWeight ?? 1) : 0,
         steps: options.steps,
         sources: sources.map((s, i) => [s.weight, perFile[i]!.length, hashString(JSON.stringify(perFile[i]!.slice(0, 50)))]),
         config: c,
@@ -199,8 +215,19 @@ export async function trainTransformer(options: TrainTransformerOptions): Promis
     const docText = [...examples.map((e) => e.positive), ...examples.flatMap((e) => e.negatives.slice(0, o.negatives))];
     for (let i = 0; i < B; i++) for (let j = 0; j < M; j++) if (j !== i && docText[j] === examples[i]!.positive) exclude[i * M + j] = 1;
     const loss = matryoshkaInfoNce({ queries: Float64Array.from(fq.pooled), docs: Float64Array.from(fd.pooled), B, M, dim: d, exclude }, { temperature: o.temperature, dims });
-    accumulateGradients(params, q, await rt.backward(w, fq, { pooled: loss.gradQueries }), d);
-    accumulateGradients(params, dBatch, await rt.backward(w, fd, { pooled: loss.gradDocs }), d);
+    let total = loss.loss;
+    let colQ: Float64Array | undefined;
+    let colD: Float64Array | undefined;
+    if (options.colbertLoss) {
+      if (!fq.colbert || !fd.colbert) throw new InputError('colbertLoss needs a model with a ColBERT head (colbertDim > 0).');
+      const cw = options.colbertWeight ?? 1;
+      const r = await options.colbertLoss({ queries: ragged(fq.colbert, q, c.colbertDim), docs: ragged(fd.colbert, dBatch, c.colbertDim), exclude });
+      total += cw * r.loss;
+      colQ = unragged(r.gradQueries, q, c.colbertDim, cw);
+      colD = unragged(r.gradDocs, dBatch, c.colbertDim, cw);
+    }
+    accumulateGradients(params, q, await rt.backward(w, fq, { pooled: loss.gradQueries, ...(colQ ? { colbert: colQ } : {}) }), d);
+    accumulateGradients(params, dBatch, await rt.backward(w, fd, { pooled: loss.gradDocs, ...(colD ? { colbert: colD } : {}) }), d);
     const warm = Math.max(1, Math.round(o.warmup * options.steps));
     const scale = step < warm ? (step + 1) / warm : Math.max(0, (options.steps - step) / Math.max(1, options.steps - warm));
     adamEmb.step(lrEmb * scale);
@@ -208,8 +235,8 @@ export async function trainTransformer(options: TrainTransformerOptions): Promis
     const u = process.cpuUsage(t0);
     cpu += (u.user + u.system) / 1e6;
     flops += stepFlops(c, q.B, q.L) + stepFlops(c, dBatch.B, dBatch.L);
-    losses.push(loss.loss);
-    progress({ phase: 'train', step: step + 1, totalSteps: options.steps, loss: loss.loss });
+    losses.push(total);
+    progress({ phase: 'train', step: step + 1, totalSteps: options.steps, loss: total });
     const last = step + 1 === options.steps;
     if (options.evaluate && ((step + 1) % o.evalEvery === 0 || last)) {
       const value = await options.evaluate(model);
@@ -225,6 +252,23 @@ export async function trainTransformer(options: TrainTransformerOptions): Promis
   progress({ phase: 'done', step: options.steps, totalSteps: options.steps });
   const done = options.steps - start;
   return { steps: options.steps, losses, dev, flopsPerStep: done ? flops / done : 0, cpuSeconds: cpu, resumedFrom };
+}
+
+/** The unpadded token rows of a [B, L, c] output, as a ragged matrix. */
+function ragged(data: Float32Array | Float64Array, batch: IdBatch, c: number): RaggedMatrix {
+  const offsets = new Int32Array(batch.B + 1);
+  for (let b = 0; b < batch.B; b++) offsets[b + 1] = offsets[b]! + batch.lengths[b]!;
+  const out = new Float32Array(offsets[batch.B]! * c);
+  for (let b = 0; b < batch.B; b++) for (let t = 0; t < batch.lengths[b]!; t++) for (let j = 0; j < c; j++) out[(offsets[b]! + t) * c + j] = data[(b * batch.L + t) * c + j]!;
+  return { dim: c, offsets, data: out };
+}
+
+/** Ragged row gradients back to a zero-padded [B, L, c] array, times `scale`. */
+function unragged(grad: Float64Array, batch: IdBatch, c: number, scale: number): Float64Array {
+  const out = new Float64Array(batch.B * batch.L * c);
+  let row = 0;
+  for (let b = 0; b < batch.B; b++) for (let t = 0; t < batch.lengths[b]!; t++, row++) for (let j = 0; j < c; j++) out[(b * batch.L + t) * c + j] = scale * grad[row * c + j]!;
+  return out;
 }
 
 /** Multiply-add FLOPs (x2) of forward + backward (2x forward) for a [B, L] batch: projections, FFN and attention. */
