@@ -11,8 +11,14 @@ Run by developers when the fixtures change, never by tests or CI (they read the 
     # after editing tricky-strings.json only (keeps the trained tokenizers and the models):
     /tmp/refvenv/bin/python tools/reference/build_fixtures.py --reuse-tokenizers --only-tokenizers
 
+    # after changing what is measured on the models (keeps the committed tokenizers, rebuilds the models
+    # from their seeds and rewrites their reference.json):
+    /tmp/refvenv/bin/python tools/reference/build_fixtures.py --reuse-tokenizers
+
 Writes packages/encoders/test/fixtures/reference/ (see its README.md). Everything is seeded, but
-ONNX files and float outputs are only reproducible up to library versions (recorded in versions.json).
+ONNX files and float outputs are only reproducible up to library versions (recorded in versions.json),
+and the trained tokenizers are not: `tokenizers` orders equally frequent merges differently from run to
+run, so a run without --reuse-tokenizers changes every vocabulary (and so every id and vector).
 """
 from __future__ import annotations
 
@@ -286,6 +292,18 @@ def st_folder(name: str, tok_name: str, pooling: str, *, dense: int | None = Non
             for mode in ['cls', 'mean', 'max', 'lasttoken', 'weightedmean', 'mean_sqrt_len_tokens']:
                 alt = SentenceTransformer(modules=[modules[0], Pooling(32, pooling_mode=mode)] + ([Normalize()] if normalize else []), device='cpu')
                 ref['pooling'][mode] = tolist(alt.encode(TEXTS, convert_to_numpy=True, batch_size=4))
+            # Several modes at once: sentence-transformers concatenates them in the order given.
+            ref['pooling_concat'] = {}
+            for modes in (('cls', 'mean'), ('max', 'mean', 'mean_sqrt_len_tokens'), ('weightedmean', 'lasttoken')):
+                alt = SentenceTransformer(modules=[modules[0], Pooling(32, pooling_mode=modes)] + ([Normalize()] if normalize else []), device='cpu')
+                ref['pooling_concat']['+'.join(modes)] = tolist(alt.encode(TEXTS, convert_to_numpy=True, batch_size=4))
+            # include_prompt: false (INSTRUCTOR-style): the query prompt's tokens are left out of pooling.
+            if st.prompts.get('query'):
+                ref['pooling_without_prompt'] = {}
+                for mode in ['cls', 'mean', 'max', 'lasttoken', 'weightedmean', 'mean_sqrt_len_tokens']:
+                    alt = SentenceTransformer(modules=[modules[0], Pooling(32, pooling_mode=mode, include_prompt=False)] + ([Normalize()] if normalize else []),
+                                              prompts=st.prompts, default_prompt_name=st.default_prompt_name, device='cpu')
+                    ref['pooling_without_prompt'][mode] = tolist(alt.encode_query(QUERIES, convert_to_numpy=True))
         if int8:
             # int8: onnxruntime-python on the quantized file, same ids, same pooling as the fp32 reference.
             batch = st.preprocess(TEXTS)
@@ -402,7 +420,8 @@ def main():
     if '--reuse-tokenizers' in sys.argv:
         from tokenizers import Tokenizer
 
-        made = {d.name: Tokenizer.from_file(str(d / 'tokenizer.json')) for d in (OUT / 'tokenizers').iterdir() if d.is_dir()}
+        # xlmr-precompiled is xlmr_precompiled.py's (it writes its own reference).
+        made = {d.name: Tokenizer.from_file(str(d / 'tokenizer.json')) for d in sorted((OUT / 'tokenizers').iterdir()) if d.is_dir() and d.name != 'xlmr-precompiled'}
     else:
         shutil.rmtree(OUT, ignore_errors=True)
         OUT.mkdir(parents=True)

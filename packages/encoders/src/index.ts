@@ -42,7 +42,19 @@ export {
   type ModelFolder,
 } from './model-folder.js';
 export { OnnxModel, OnnxEncoder, OnnxTokenEncoder, poolInto, type OnnxEncoderOptions, type OutputInfo, type BatchResult } from './onnx-encoder.js';
-export { readStandardFolder, findOnnxFile, applyDense, POOLING_MODES, type PoolingMode, type DenseLayer, type DenseActivation, type StandardFolderSettings } from './st-folder.js';
+export {
+  readStandardFolder,
+  findOnnxFile,
+  applyDense,
+  POOLING_MODES,
+  POOLED_MODES,
+  type PoolingMode,
+  type PooledMode,
+  type PoolingSetting,
+  type DenseLayer,
+  type DenseActivation,
+  type StandardFolderSettings,
+} from './st-folder.js';
 export { rustLowercase, isBertCjk } from './tokenizer-parity.js';
 export { saveModel, loadOwnModel, loadEncoder, type SaveModelOptions, type LoadEncoderOptions, type LoadedEncoder, type LoadOwnModelOptions, type OwnEncoder } from './own-model.js';
 export { ParallelStaticEncoder, defaultWorkerScript } from './parallel.js';

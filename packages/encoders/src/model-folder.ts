@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MANIFEST_FILE, openIndexDir, z } from '@quarry/core';
 import { ModelInvalidError } from './errors.js';
-import { findOnnxFile, POOLING_MODES, readStandardFolder, warnOnce, type DenseLayer } from './st-folder.js';
+import { findOnnxFile, POOLED_MODES, POOLING_MODES, readStandardFolder, warnOnce, type DenseLayer } from './st-folder.js';
 
 /** The small config file beside `model.onnx` and `tokenizer.json`. */
 export const ENCODER_CONFIG_FILE = 'quarry-encoder.json';
@@ -37,8 +37,13 @@ const ownModelSchema = z.discriminatedUnion('type', [
 ]);
 
 export const encoderConfigSchema = z.object({
-  /** How token vectors become one text vector (sentence-transformers' Pooling modes), or none (the output is already pooled). */
-  pooling: z.enum(POOLING_MODES).default('mean'),
+  /**
+   * How token vectors become one text vector (sentence-transformers' Pooling modes), or none (the
+   * output is already pooled). Several modes are concatenated in the order given, as sentence-transformers does.
+   */
+  pooling: z.union([z.enum(POOLING_MODES), z.array(z.enum(POOLED_MODES)).min(1).max(POOLED_MODES.length)]).default('mean'),
+  /** false: the prompt's tokens (query/document prefix) are left out of pooling (sentence-transformers' `include_prompt`). */
+  includePrompt: z.boolean().default(true),
   /** L2-normalise text vectors (and token vectors). */
   normalize: z.boolean().default(true),
   queryPrefix: z.string().default(''),

@@ -4,7 +4,7 @@ import { checkOptions, throwIfAborted, type EncodeOptions, type Encoder, type Ma
 import { ModelInvalidError } from './errors.js';
 import { halfArrayToFloat32 } from './half.js';
 import { onnxEncoderOptionsSchema, openModelFolder, type EncoderConfig, type EncoderConfigInput, type ModelFolder } from './model-folder.js';
-import { applyDense, type PoolingMode } from './st-folder.js';
+import { applyDense, type PooledMode } from './st-folder.js';
 import { TextTokenizer } from './tokenizer.js';
 import { matrix, normalizeInPlace, packRagged, resolveDim, textsArray } from './vectors.js';
 
@@ -136,6 +136,19 @@ export class OnnxModel {
     return { name, rank };
   }
 
+  /**
+   * How many leading tokens of a `role` text are the prompt, as sentence-transformers counts them
+   * for `include_prompt: false`: the prompt tokenised alone (special tokens and length cap
+   * included), less a trailing special token. 0 without a prompt.
+   */
+  promptTokens(role: EncodeOptions['role']): number {
+    const prefix = role === 'query' ? this.config.queryPrefix : this.config.documentPrefix;
+    if (prefix === '') return 0;
+    const lower = this.config.lowercase === true;
+    const ids = this.tokenizer.encode(lower ? prefix.toLowerCase() : prefix, { maxLength: this.config.maxLength, addSpecialTokens: this.config.addSpecialTokens });
+    return ids.length > 0 && this.tokenizer.isSpecial(ids[ids.length - 1]!) ? ids.length - 1 : ids.length;
+  }
+
   /** Tokenises (with the role's prefix), sorts by length, runs length-homogeneous padded batches. */
   async run(texts: readonly string[], options: EncodeOptions, output: OutputInfo, onBatch: (batch: BatchResult) => void): Promise<void> {
     const prefix = options.role === 'query' ? this.config.queryPrefix : this.config.documentPrefix;
@@ -241,7 +254,10 @@ export class OnnxEncoder implements Encoder {
   }
 
   async #encodeFull(texts: readonly string[], options: EncodeOptions): Promise<Matrix> {
-    const pooling = this.model.config.pooling;
+    const { pooling, includePrompt } = this.model.config;
+    const modes = Array.isArray(pooling) ? pooling : [pooling];
+    // include_prompt: false pools from the first token after the prompt.
+    const start = includePrompt ? 0 : this.model.promptTokens(options.role);
     let out: Float32Array | undefined;
     let cols = 0;
     await this.model.run(texts, options, this.#output, ({ items, lengths, data, dims }) => {
@@ -251,13 +267,13 @@ export class OnnxEncoder implements Encoder {
       }
       const H = dims[rank - 1]!;
       if (!out) {
-        cols = H;
-        out = new Float32Array(texts.length * H);
+        cols = H * modes.length;
+        out = new Float32Array(texts.length * cols);
       }
       const L = rank === 3 ? dims[1]! : 1;
       items.forEach((item, b) => {
         if (pooling === 'none') out!.set(data.subarray(b * H, (b + 1) * H), item * H);
-        else poolInto(pooling, data, b * L * H, lengths[b]!, H, out!, item * H);
+        else for (const [k, mode] of (modes as PooledMode[]).entries()) poolInto(mode, data, b * L * H, lengths[b]!, H, out!, item * cols + k * H, start);
       });
     });
     const dense = this.model.folder.dense ?? [];
@@ -285,29 +301,34 @@ export class OnnxEncoder implements Encoder {
 }
 
 /**
- * Pools the first `n` token vectors (width H) of one sequence starting at `base`, as
- * sentence-transformers' Pooling does with right padding (`n` = attended tokens).
+ * Pools token vectors `start..n-1` (width H) of one sequence starting at `base`, as
+ * sentence-transformers' Pooling does with right padding (`n` = attended tokens; `start` > 0
+ * leaves the prompt out, `include_prompt: false`). With nothing left to pool it returns what
+ * sentence-transformers returns: the first token for cls, -Infinity for max, zeros otherwise.
  */
-export function poolInto(mode: Exclude<PoolingMode, 'none'>, data: Float32Array, base: number, n: number, H: number, out: Float32Array, o: number): void {
+export function poolInto(mode: PooledMode, data: Float32Array, base: number, n: number, H: number, out: Float32Array, o: number, start = 0): void {
+  const empty = start >= n;
   switch (mode) {
     case 'cls':
-      out.set(data.subarray(base, base + H), o);
+      out.set(data.subarray(base + (empty ? 0 : start) * H, base + ((empty ? 0 : start) + 1) * H), o);
       return;
     case 'lasttoken':
-      if (n > 0) out.set(data.subarray(base + (n - 1) * H, base + n * H), o);
+      if (empty) out.fill(0, o, o + H);
+      else out.set(data.subarray(base + (n - 1) * H, base + n * H), o);
       return;
     case 'max':
       for (let j = 0; j < H; j++) {
         let m = -Infinity;
-        for (let t = 0; t < n; t++) m = Math.max(m, data[base + t * H + j]!);
+        for (let t = start; t < n; t++) m = Math.max(m, data[base + t * H + j]!);
         out[o + j] = m;
       }
       return;
     default: {
-      // mean, mean_sqrt_len_tokens, weightedmean (weights 1..n by position).
+      // mean, mean_sqrt_len_tokens, weightedmean (weights 1..n by absolute position).
       const weighted = mode === 'weightedmean';
       let total = 0;
-      for (let t = 0; t < n; t++) {
+      out.fill(0, o, o + H);
+      for (let t = start; t < n; t++) {
         const w = weighted ? t + 1 : 1;
         total += w;
         const row = base + t * H;

@@ -19,6 +19,11 @@ import { readSafetensors, tensorToFloat32 } from './safetensors.js';
 
 export const POOLING_MODES = ['cls', 'mean', 'max', 'lasttoken', 'weightedmean', 'mean_sqrt_len_tokens', 'none'] as const;
 export type PoolingMode = (typeof POOLING_MODES)[number];
+/** The modes that pool token vectors (all but `none`). */
+export const POOLED_MODES = ['cls', 'mean', 'max', 'lasttoken', 'weightedmean', 'mean_sqrt_len_tokens'] as const;
+export type PooledMode = (typeof POOLED_MODES)[number];
+/** One mode, or several pooled modes whose vectors are concatenated in this order. */
+export type PoolingSetting = PoolingMode | PooledMode[];
 
 const ACTIVATIONS = {
   'torch.nn.modules.linear.Identity': 'identity',
@@ -43,7 +48,8 @@ export interface DenseLayer {
 export interface StandardFolderSettings {
   /** Encoder settings found in the folder (only keys that were found). */
   config: {
-    pooling?: PoolingMode;
+    pooling?: PoolingSetting;
+    includePrompt?: boolean;
     normalize?: boolean;
     maxLength?: number;
     queryPrefix?: string;
@@ -98,7 +104,9 @@ export function readStandardFolder(dir: string): StandardFolderSettings {
       const path = typeof m['path'] === 'string' ? m['path'] : '';
       const kind = type.split('.').pop() ?? '';
       if (kind === 'Pooling') {
-        out.config.pooling = readPooling(join(dir, path, 'config.json'));
+        const pooling = readPooling(join(dir, path, 'config.json'));
+        out.config.pooling = pooling.mode;
+        if (!pooling.includePrompt) out.config.includePrompt = false;
         pooled = true;
       } else if (kind === 'Dense') out.dense.push(readDense(join(dir, path)));
       else if (kind === 'Normalize') normalize = true;
@@ -147,31 +155,30 @@ export function readStandardFolder(dir: string): StandardFolderSettings {
   return out;
 }
 
-function readPooling(file: string): PoolingMode {
+function readPooling(file: string): { mode: PoolingSetting; includePrompt: boolean } {
   const cfg = readJsonIf(file);
   if (!cfg) throw new ModelInvalidError(file, 'missing; modules.json lists a Pooling module, which needs its config.json.');
   let mode = cfg['pooling_mode'];
   if (mode === undefined) {
-    // sentence-transformers <= 5: one boolean per mode.
-    const legacy: Record<string, PoolingMode> = {
-      pooling_mode_cls_token: 'cls',
-      pooling_mode_mean_tokens: 'mean',
-      pooling_mode_max_tokens: 'max',
-      pooling_mode_mean_sqrt_len_tokens: 'mean_sqrt_len_tokens',
-      pooling_mode_weightedmean_tokens: 'weightedmean',
-      pooling_mode_lasttoken: 'lasttoken',
-    };
-    const on = Object.keys(legacy).filter((k) => cfg[k] === true);
-    mode = on.length === 1 ? legacy[on[0]!] : on.map((k) => legacy[k]);
+    // sentence-transformers <= 5: one boolean per mode; the active ones concatenate in this order.
+    const legacy: [string, PooledMode][] = [
+      ['pooling_mode_cls_token', 'cls'],
+      ['pooling_mode_max_tokens', 'max'],
+      ['pooling_mode_mean_tokens', 'mean'],
+      ['pooling_mode_mean_sqrt_len_tokens', 'mean_sqrt_len_tokens'],
+      ['pooling_mode_weightedmean_tokens', 'weightedmean'],
+      ['pooling_mode_lasttoken', 'lasttoken'],
+    ];
+    const on = legacy.filter(([key]) => cfg[key] === true).map(([, m]) => m);
+    mode = on.length === 0 ? 'mean' : on;
   }
   if (Array.isArray(mode) && mode.length === 1) mode = mode[0];
-  if (typeof mode !== 'string' || !(POOLING_MODES as readonly string[]).includes(mode) || mode === 'none') {
-    throw new ModelInvalidError(file, `pooling mode ${JSON.stringify(mode)} is not supported; Quarry runs one of ${POOLING_MODES.slice(0, -1).join(', ')}.`);
+  const modes: unknown[] = Array.isArray(mode) ? mode : [mode];
+  const bad = modes.find((m) => typeof m !== 'string' || !(POOLED_MODES as readonly string[]).includes(m));
+  if (bad !== undefined || modes.length === 0) {
+    throw new ModelInvalidError(file, `pooling mode ${JSON.stringify(bad ?? mode)} is not supported; Quarry runs ${POOLED_MODES.join(', ')} (or a list of them, concatenated).`);
   }
-  if (cfg['include_prompt'] === false) {
-    throw new ModelInvalidError(file, 'include_prompt: false (prompt tokens left out of pooling) is not supported; remove it or use a model that pools over the prompt.');
-  }
-  return mode as PoolingMode;
+  return { mode: mode as PoolingSetting, includePrompt: cfg['include_prompt'] !== false };
 }
 
 function readDense(dir: string): DenseLayer {

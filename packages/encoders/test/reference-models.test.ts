@@ -26,6 +26,10 @@ interface Reference {
   truncate_dim: number;
   truncated: number[][];
   pooling?: Record<string, number[][]>;
+  /** Several modes at once ('cls+mean': the modes in order), concatenated. */
+  pooling_concat?: Record<string, number[][]>;
+  /** encode_query with include_prompt: false, per mode. */
+  pooling_without_prompt?: Record<string, number[][]>;
   int8_embeddings?: number[][];
 }
 
@@ -99,20 +103,55 @@ describe.each(FIXTURE_TABLE)('sentence-transformers folder $name, loaded as it i
     await enc.release();
   });
 
+  /** Encodes with 1_Pooling/config.json rewritten (the rest of the folder as it is) and returns the max abs error against `want`. */
+  async function withPooling(patch: Record<string, unknown>, role: 'query' | 'document', want: number[][], check: (enc: OnnxEncoder) => void): Promise<number> {
+    const copy = join(tempDir(), name);
+    cpSync(dir, copy, { recursive: true });
+    const cfgFile = join(copy, '1_Pooling', 'config.json');
+    const { pooling_mode: _, ...rest } = JSON.parse(readFileSync(cfgFile, 'utf8')) as Record<string, unknown>;
+    writeFileSync(cfgFile, JSON.stringify({ ...rest, ...patch }));
+    const enc = await OnnxEncoder.load(copy, role === 'document' ? { documentPrefix: plain ?? '' } : {});
+    check(enc);
+    const texts = role === 'query' ? ref.queries : ref.texts;
+    const got = await enc.encode(texts, { role });
+    expect(enc.dim).toBe(want[0]!.length);
+    const err = maxAbs(got.data, want, want[0]!.length);
+    await enc.release();
+    rmSync(copy, { recursive: true, force: true });
+    return err;
+  }
+
   if (ref.pooling) {
     it.each(Object.keys(ref.pooling))('Pooling mode %s (1_Pooling/config.json) matches sentence-transformers', async (mode) => {
-      const copy = join(tempDir(), name);
-      cpSync(dir, copy, { recursive: true });
-      const cfgFile = join(copy, '1_Pooling', 'config.json');
-      writeFileSync(cfgFile, JSON.stringify({ ...JSON.parse(readFileSync(cfgFile, 'utf8')), pooling_mode: mode }));
-      const enc = await OnnxEncoder.load(copy, { documentPrefix: plain ?? '' });
-      expect(enc.model.config.pooling).toBe(mode);
-      const got = await enc.encode(ref.texts, { role: 'document' });
-      const err = maxAbs(got.data, ref.pooling![mode]!, ref.embeddings[0]!.length);
+      const err = await withPooling({ pooling_mode: mode }, 'document', ref.pooling![mode]!, (enc) => expect(enc.model.config.pooling).toBe(mode));
       measured[`${name}/${mode}`] = err;
       expect(err).toBeLessThan(FP32_TOL);
-      await enc.release();
-      rmSync(copy, { recursive: true, force: true });
+    });
+  }
+
+  if (ref.pooling_concat) {
+    it.each(Object.keys(ref.pooling_concat))('several Pooling modes at once (%s) concatenate as sentence-transformers does', async (key) => {
+      const modes = key.split('+');
+      const err = await withPooling({ pooling_mode: modes }, 'document', ref.pooling_concat![key]!, (enc) => expect(enc.model.config.pooling).toEqual(modes));
+      measured[`${name}/${key}`] = err;
+      expect(err).toBeLessThan(FP32_TOL);
+    });
+
+    it('legacy pooling_mode_* booleans (sentence-transformers <= 5) concatenate in its order, not the file order', async () => {
+      const legacy = { pooling_mode_mean_tokens: true, pooling_mode_cls_token: true, pooling_mode_max_tokens: false };
+      const err = await withPooling(legacy, 'document', ref.pooling_concat!['cls+mean']!, (enc) => expect(enc.model.config.pooling).toEqual(['cls', 'mean']));
+      expect(err).toBeLessThan(FP32_TOL);
+    });
+  }
+
+  if (ref.pooling_without_prompt) {
+    it.each(Object.keys(ref.pooling_without_prompt))('include_prompt: false leaves the query prompt out of %s pooling, as sentence-transformers does', async (mode) => {
+      const err = await withPooling({ pooling_mode: mode, include_prompt: false }, 'query', ref.pooling_without_prompt![mode]!, (enc) => {
+        expect(enc.model.config.includePrompt).toBe(false);
+        expect(enc.model.promptTokens('query')).toBeGreaterThan(1);
+      });
+      measured[`${name}/${mode}-without-prompt`] = err;
+      expect(err).toBeLessThan(FP32_TOL);
     });
   }
 
