@@ -2,7 +2,19 @@ export * from './types.js';
 export * from './errors.js';
 export { MemoryDocStore, docText, isBlankDoc } from './doc-store.js';
 export { TopK } from './top-k.js';
-export { reciprocalRankFusion, weightedScoreFusion, type ScoreNormalization } from './fusion.js';
+export {
+  FUSION_FEATURES,
+  adaptiveRankFusion,
+  fusionFeatures,
+  reciprocalRankFusion,
+  weightedScoreFusion,
+  type AdaptiveFusionOptions,
+  type AdaptiveFusionTrace,
+  type FusionFeature,
+  type FusionFeatures,
+  type ScoreNormalization,
+  type TrustModel,
+} from './fusion.js';
 export { evaluate, evaluateQuery, parseMetric, trecEvalOrder, type EvaluationResult, type MetricName, type Qrels, type Run } from './metrics.js';
 export { readLines, readJsonLines, type ReadLinesOptions } from './lines.js';
 export { openBeirDataset, readCorpus, readQueries, readQrels, loadSplit, type BeirDataset, type ReadCorpusOptions } from './beir.js';

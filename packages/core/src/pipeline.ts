@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { MemoryDocStore } from './doc-store.js';
 import { QuarryError, throwIfAborted } from './errors.js';
-import { reciprocalRankFusion, weightedScoreFusion } from './fusion.js';
+import { adaptiveRankFusion, FUSION_FEATURES, reciprocalRankFusion, weightedScoreFusion } from './fusion.js';
 import { openIndexDir, safeJoin, saveIndexDir, type SaveIndexOptions } from './persist.js';
 import type { Persistable, PluginContext, PluginKind, PluginRegistry } from './registry.js';
 import { parseConfig, z, type ConfigSource } from './schema.js';
@@ -22,22 +22,37 @@ export const fusionSchema = z.discriminatedUnion('method', [
     weights: z.array(z.number()).optional(),
     normalization: z.enum(['none', 'minmax', 'zscore']).default('minmax'),
   }),
+  // Query-adaptive RRF: per query, trust in each non-anchor retriever = σ(intercept + Σ coefficient · feature).
+  z.strictObject({
+    method: z.literal('adaptive'),
+    k: z.number().nonnegative().default(60),
+    anchor: z.number().int().nonnegative().default(0),
+    intercept: z.number(),
+    coefficients: z.partialRecord(z.enum(FUSION_FEATURES), z.number()).default({}),
+  }),
 ]);
 
 /**
  * A pipeline as plain data (JSON or YAML file, or an object in code):
  * rewriter? -> retrievers (each to `depth`) -> fusion -> reranker? -> top k.
  */
-export const pipelineConfigSchema = z.strictObject({
-  name: z.string().min(1).default('custom'),
-  description: z.string().optional(),
-  retrievers: z.array(stageSchema).min(1, 'a pipeline needs at least one retriever'),
-  rewriter: stageSchema.optional(),
-  fusion: fusionSchema.optional(),
-  reranker: stageSchema.extend({ depth: z.number().int().positive().default(100) }).optional(),
-  /** Candidates each retriever contributes to fusion (pipelines with several retrievers). */
-  depth: z.number().int().positive().default(1000),
-});
+export const pipelineConfigSchema = z
+  .strictObject({
+    name: z.string().min(1).default('custom'),
+    description: z.string().optional(),
+    retrievers: z.array(stageSchema).min(1, 'a pipeline needs at least one retriever'),
+    rewriter: stageSchema.optional(),
+    fusion: fusionSchema.optional(),
+    reranker: stageSchema.extend({ depth: z.number().int().positive().default(100) }).optional(),
+    /** Candidates each retriever contributes to fusion (pipelines with several retrievers). */
+    depth: z.number().int().positive().default(1000),
+  })
+  .check((ctx) => {
+    const fusion = ctx.value.fusion;
+    if (fusion?.method === 'adaptive' && fusion.anchor >= ctx.value.retrievers.length) {
+      ctx.issues.push({ code: 'custom', input: fusion.anchor, path: ['fusion', 'anchor'], message: `anchor ${fusion.anchor} names no retriever (the pipeline has ${ctx.value.retrievers.length})` });
+    }
+  });
 
 export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
 export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
@@ -208,6 +223,11 @@ class FusedRetriever implements Retriever {
     const fusion = this.config.fusion ?? { method: 'rrf' as const, k: 60 };
     return queries.map((_, qi) => {
       const rankings = perRetriever.map((lists) => lists[qi]!);
+      if (fusion.method === 'adaptive') {
+        // The per-query weights (and the signals behind them) go into every hit's explain.
+        const { hits, trace } = adaptiveRankFusion(rankings, { ...fusion, limit: k });
+        return hits.map((h) => ({ ...h, explain: { fusion: trace } }));
+      }
       return fusion.method === 'rrf'
         ? reciprocalRankFusion(rankings, { k: fusion.k, weights: fusion.weights, limit: k })
         : weightedScoreFusion(rankings, { weights: fusion.weights, normalization: fusion.normalization, limit: k });
