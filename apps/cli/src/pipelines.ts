@@ -31,6 +31,30 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
     fusion: { method: 'rrf', k: 60 },
     depth: 100,
   },
+  'hybrid-adaptive': {
+    name: 'hybrid-adaptive',
+    description:
+      'bm25 + dense, query-adaptive RRF (k=60) over each top 100: per query, the dense weight comes from its confidence and its agreement with bm25 (a trust model fitted on SciFact train by tools/adaptive-fusion.mjs), leaning on bm25 when dense is unsure.',
+    retrievers: [{ plugin: 'bm25' }, { plugin: 'dense' }],
+    // Output of `node tools/adaptive-fusion.mjs fit` (out-of-sample dense runs of SciFact train queries only).
+    fusion: {
+      method: 'adaptive',
+      k: 60,
+      intercept: -3.509,
+      coefficients: {
+        anchorTop1: -0.003084,
+        anchorZ1: -0.1649,
+        anchorMargin: -0.2041,
+        otherTop1: 3.288,
+        otherZ1: 0.109,
+        otherMargin: 0.4361,
+        overlap10: 0.09719,
+        anchorTopInOther: 1.478,
+        otherTopInAnchor: 0.7827,
+      },
+    },
+    depth: 100,
+  },
   'hybrid-fusion': {
     name: 'hybrid-fusion',
     description: 'bm25 + dense, min-max normalised score fusion (1:1) over each top 100.',

@@ -16,6 +16,22 @@ describe('dense and hybrid pipelines through the CLI (shipped model)', () => {
     expect((await evalJson('--split', 'test-unseen', '--pipeline', 'dense')).metrics['ndcg@10']).toBeCloseTo(0.6564, 4);
     expect((await evalJson('--split', 'test-unseen', '--pipeline', 'hybrid')).metrics['ndcg@10']).toBeCloseTo(0.7199, 4);
     expect((await evalJson('--split', 'test-unseen', '--pipeline', 'hybrid-fusion')).metrics['ndcg@10']).toBeCloseTo(0.7217, 4);
+    // Query-adaptive fusion (trust model fitted on train queries by tools/adaptive-fusion.mjs): a little below
+    // plain RRF here, well above it out of domain (NPL 0.4042 vs 0.3287, LISA 0.3890 vs 0.2958; see the CLI README).
+    expect((await evalJson('--split', 'test-unseen', '--pipeline', 'hybrid-adaptive')).metrics['ndcg@10']).toBeCloseTo(0.717, 4);
+  });
+
+  it("shows hybrid-adaptive's per-query weights in search's explain", async () => {
+    const r = await cli('search', '--dataset', scifact, '--pipeline', 'hybrid-adaptive', '--k', '3', '--json', 'statins lower cholesterol');
+    const hit = JSON.parse(r.out).hits[0] as { explain: { fusion: { method: string; weights: number[]; trust: (number | null)[]; features: (Record<string, number> | null)[] } } };
+    const { weights, trust, features } = hit.explain.fusion;
+    expect(hit.explain.fusion.method).toBe('adaptive');
+    expect(trust[0]).toBeNull();
+    expect(weights[1]).toBeCloseTo(trust[1]!, 12);
+    expect(weights[0]! + weights[1]!).toBeCloseTo(1, 12);
+    expect(trust[1]).toBeGreaterThan(0);
+    expect(trust[1]).toBeLessThan(1);
+    expect(features[1]!['otherTop1']).toBeGreaterThan(0);
   });
 
   it('takes --dim (Matryoshka prefix) and --dense-index from the dense plugin', async () => {
