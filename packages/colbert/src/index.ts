@@ -1,6 +1,18 @@
 export { maxSim, maxSimAlignment } from './maxsim.js';
 export { truncateTokens, sliceItem } from './matryoshka.js';
 export { ColbertReranker, type ColbertRerankerOptions } from './reranker.js';
+export {
+  DocTokenStore,
+  TOKEN_PRECISIONS,
+  TOKEN_STORE_FORMAT,
+  TOKEN_STORE_VERSION,
+  bytesPerToken,
+  floatToHalf,
+  type TokenPrecision,
+  type TokenSource,
+  type TokenStoreMeta,
+  type TokenStoreBuildOptions,
+} from './token-store.js';
 export { colbertPlugin, colbertRetrieverPlugin } from './plugin.js';
 export {
   colbertRerankerPluginSchema,
@@ -8,6 +20,7 @@ export {
   colbertIndexOptionsSchema,
   colbertFromIndexOptionsSchema,
   colbertRerankerOptionsSchema,
+  DEFAULT_STORAGE,
   maxSimKernelOptionsSchema,
   trainTokenModelOptionsSchema,
 } from './options.js';

@@ -4,6 +4,7 @@ import { DimensionMismatchError, InputError, checkOptions, throwIfAborted, type 
 import { maxSimKernelOptionsSchema } from './options.js';
 import { DataType, GraphBuilder } from '@quarry/encoders';
 import { maxSim } from './maxsim.js';
+import type { TokenSource } from './token-store.js';
 
 export interface MaxSimKernelOptions {
   /** onnxruntime intra-op threads (default: all cores, at most 4). */
@@ -38,6 +39,20 @@ function buildGraph(dim: number): Uint8Array {
 }
 
 /**
+ * The graph behind `score`: S = Q x D^T over the candidates' tokens laid end to end
+ * (`[q, t]`, no padding); the max over each document's tokens and the sum over query
+ * tokens follow in JavaScript over that small matrix.
+ */
+function buildSegmentGraph(dim: number): Uint8Array {
+  const g = new GraphBuilder('maxsim_segments', 17);
+  g.input('Q', DataType.FLOAT, ['q', dim]);
+  g.input('D', DataType.FLOAT, ['t', dim]);
+  g.node('Gemm', ['Q', 'D'], { transB: 1 }, ['S']);
+  g.output('S', DataType.FLOAT, ['q', 't']);
+  return g.build('Quarry ColBERT MaxSim: query tokens x concatenated document tokens');
+}
+
+/**
  * Exact MaxSim of one query against many documents, as one batched matrix product per
  * block of documents inside onnxruntime (its multi-threaded SIMD GEMM), followed by the
  * max over document tokens and the sum over query tokens in the same graph.
@@ -66,17 +81,20 @@ export class MaxSimKernel {
     return this.#buffer.subarray(0, floats);
   }
 
-  /** One session per token dimension (the GEMM's inner size is fixed in its graph). */
-  #session(dim: number): Promise<ort.InferenceSession> {
-    let session = this.#sessions.get(dim);
+  /** One session per (graph, token dimension): the GEMM's inner size is fixed in its graph. */
+  #session(dim: number, kind: 'block' | 'segments' = 'block'): Promise<ort.InferenceSession> {
+    const key = kind === 'block' ? dim : -dim;
+    let session = this.#sessions.get(key);
     if (!session) {
-      session = ort.InferenceSession.create(buildGraph(dim), {
+      session = ort.InferenceSession.create(kind === 'block' ? buildGraph(dim) : buildSegmentGraph(dim), {
         intraOpNumThreads: this.threads,
         interOpNumThreads: 1,
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
+        // Idle workers sleep instead of spinning: on a shared machine spinning burns CPU for nothing.
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
-      this.#sessions.set(dim, session);
+      this.#sessions.set(key, session);
     }
     return session;
   }
@@ -99,9 +117,11 @@ export class MaxSimKernel {
 
   /**
    * MaxSim of query item `qi` of `queries` against the documents `items` of `docs`
-   * (default: all of them), in the order given. Empty documents score 0.
+   * (default: all of them), in the order given. Empty documents score 0. `docs` is a ragged
+   * matrix or any `TokenSource` (a `DocTokenStore`): documents are written straight from it
+   * into the padded block, so a compact store is decoded by that one copy.
    */
-  score(queries: RaggedMatrix, qi: number, docs: RaggedMatrix, items?: ArrayLike<number>, signal?: AbortSignal): Promise<Float32Array> {
+  score(queries: RaggedMatrix, qi: number, docs: RaggedMatrix | TokenSource, items?: ArrayLike<number>, signal?: AbortSignal): Promise<Float32Array> {
     // Calls run one at a time: they share the block buffer, and each already uses every
     // onnxruntime thread.
     const run = this.#queue.then(() => this.#score(queries, qi, docs, items, signal));
@@ -112,57 +132,61 @@ export class MaxSimKernel {
     return run;
   }
 
-  async #score(queries: RaggedMatrix, qi: number, docs: RaggedMatrix, items: ArrayLike<number> | undefined, signal: AbortSignal | undefined): Promise<Float32Array> {
+  async #score(queries: RaggedMatrix, qi: number, docs: RaggedMatrix | TokenSource, items: ArrayLike<number> | undefined, signal: AbortSignal | undefined): Promise<Float32Array> {
     const dim = queries.dim;
     if (docs.dim !== dim) throw new DimensionMismatchError(dim, docs.dim, 'document token vector');
     const q0 = queries.offsets[qi];
     const q1 = queries.offsets[qi + 1];
     if (q0 === undefined || q1 === undefined) throw new InputError(`MaxSimKernel.score: query item ${qi} is out of range.`);
-    const nDocs = docs.offsets.length - 1;
+    const source = isRagged(docs) ? raggedSource(docs) : docs;
+    const nDocs = isRagged(docs) ? docs.offsets.length - 1 : docs.size;
     const ids = items ?? Int32Array.from({ length: nDocs }, (_, i) => i);
     const out = new Float32Array(ids.length);
     const nq = q1 - q0;
     if (nq === 0 || ids.length === 0) return out;
+    const lengths = new Int32Array(ids.length);
     let work = 0;
     for (let i = 0; i < ids.length; i++) {
       const doc = ids[i]!;
-      if (!(doc >= 0 && doc < nDocs)) throw new InputError(`MaxSimKernel.score: document item ${doc} is out of range (0..${nDocs - 1}).`);
-      work += docs.offsets[doc + 1]! - docs.offsets[doc]!;
+      if (!(doc >= 0 && doc < nDocs && Number.isInteger(doc))) throw new InputError(`MaxSimKernel.score: document item ${doc} is out of range (0..${nDocs - 1}).`);
+      lengths[i] = source.tokens(doc);
+      work += lengths[i]!;
     }
     if (work * nq * dim < this.#jsThreshold) {
-      for (let i = 0; i < ids.length; i++) out[i] = maxSim(queries, qi, docs, ids[i]!);
+      if (isRagged(docs)) for (let i = 0; i < ids.length; i++) out[i] = maxSim(queries, qi, docs, ids[i]!);
+      else {
+        const one = { dim, offsets: new Int32Array(2), data: this.#scratch(0) };
+        for (let i = 0; i < ids.length; i++) {
+          one.offsets[1] = lengths[i]!;
+          one.data = this.#scratch(lengths[i]! * dim);
+          source.write(ids[i]!, one.data, 0);
+          out[i] = maxSim(queries, qi, one, 0);
+        }
+      }
       return out;
     }
     const query = queries.data.subarray(q0 * dim, q1 * dim);
-    const length = (i: number): number => docs.offsets[ids[i]! + 1]! - docs.offsets[ids[i]!]!;
-    const order = Array.from({ length: ids.length }, (_, i) => i).filter((i) => length(i) > 0);
-    order.sort((a, b) => length(a) - length(b));
+    const session = await this.#session(dim, 'segments');
+    const Q = new ort.Tensor('float32', query, [nq, dim]);
+    // Candidates are written end to end (no padding, in the order given) into one reused
+    // buffer, as many per GEMM as fit in blockFloats (at least one).
     let start = 0;
-    while (start < order.length) {
+    while (start < ids.length) {
       throwIfAborted(signal, 'MaxSim scoring');
-      // Grow the block while it fits and padding stays under ~25% of the real tokens.
-      let end = start + 1;
-      let real = length(order[start]!);
-      while (end < order.length) {
-        const L = length(order[end]!);
-        const padded = (end - start + 1) * L;
-        if (padded * dim > this.#blockFloats || padded > 1.25 * (real + L)) break;
-        real += L;
-        end++;
+      let end = start;
+      let tokens = 0;
+      while (end < ids.length && (end === start || (tokens + lengths[end]!) * dim <= this.#blockFloats)) tokens += lengths[end++]!;
+      if (tokens === 0) {
+        start = end;
+        continue;
       }
-      const count = end - start;
-      const L = length(order[end - 1]!);
-      const block = this.#scratch(count * L * dim);
-      for (let b = 0; b < count; b++) {
-        const doc = ids[order[start + b]!]!;
-        const d0 = docs.offsets[doc]!;
-        const n = docs.offsets[doc + 1]! - d0;
-        const base = b * L * dim;
-        block.set(docs.data.subarray(d0 * dim, (d0 + n) * dim), base);
-        for (let t = n; t < L; t++) block.copyWithin(base + t * dim, base, base + dim);
+      const block = this.#scratch(tokens * dim);
+      for (let i = start, at = 0; i < end; i++) {
+        source.write(ids[i]!, block, at);
+        at += lengths[i]! * dim;
       }
-      const scores = await this.scoreBlock(query, dim, block, count, L);
-      for (let b = 0; b < count; b++) out[order[start + b]!] = scores[b]!;
+      const result = await session.run({ Q, D: new ort.Tensor('float32', block, [tokens, dim]) });
+      segmentMaxSum(result.S!.data as Float32Array, nq, tokens, lengths, start, end, out);
       start = end;
     }
     return out;
@@ -173,4 +197,35 @@ export class MaxSimKernel {
     this.#sessions.clear();
     for (const s of sessions) await (await s).release();
   }
+}
+
+/** out[i] = sum over query rows of the max of S over document i's columns (documents start..end, laid end to end). */
+function segmentMaxSum(S: Float32Array, nq: number, tokens: number, lengths: Int32Array, start: number, end: number, out: Float32Array): void {
+  const sums = new Float64Array(end - start);
+  for (let r = 0; r < nq; r++) {
+    let t = r * tokens;
+    for (let i = start; i < end; i++) {
+      const n = lengths[i]!;
+      if (n === 0) continue;
+      let best = S[t]!;
+      for (let j = t + 1, stop = t + n; j < stop; j++) if (S[j]! > best) best = S[j]!;
+      sums[i - start]! += best;
+      t += n;
+    }
+  }
+  for (let i = start; i < end; i++) out[i] = sums[i - start]!;
+}
+
+function isRagged(docs: RaggedMatrix | TokenSource): docs is RaggedMatrix {
+  return (docs as RaggedMatrix).offsets instanceof Int32Array && (docs as RaggedMatrix).data instanceof Float32Array && typeof (docs as TokenSource).write !== 'function';
+}
+
+/** A ragged matrix as a token source (a plain copy per document). */
+function raggedSource(m: RaggedMatrix): TokenSource {
+  return {
+    dim: m.dim,
+    size: m.offsets.length - 1,
+    tokens: (i) => m.offsets[i + 1]! - m.offsets[i]!,
+    write: (i, out, offset) => out.set(m.data.subarray(m.offsets[i]! * m.dim, m.offsets[i + 1]! * m.dim), offset),
+  };
 }

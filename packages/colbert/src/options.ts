@@ -1,8 +1,12 @@
 import { runtimeOptionsShape, z } from '@quarry/core';
 import type { TokenStrings } from './explain.js';
+import type { DocTokenStore } from './token-store.js';
 
 // The colbert plugins' schemas live here so the classes they build check their options with
 // the same definitions (a misspelled key names the closest valid one, in code and in files).
+
+/** The `colbert` reranker plugin's default storage of document token vectors (see the README's table of nDCG and bytes). */
+export const DEFAULT_STORAGE = 'int8';
 
 const encoderOption = z.string().min(1).optional().describe('token encoder folder (an exported ColBERT model or a Quarry model); default: the bundled own model');
 const dimOption = z.number().int().positive().optional().describe('Matryoshka token dimension (a prefix of the model output, re-normalised)');
@@ -14,6 +18,10 @@ export const colbertRerankerPluginSchema = z
     dim: dimOption,
     cacheSize: z.number().int().positive().default(50_000).describe('documents whose token vectors stay cached'),
     threads: z.number().int().positive().default(2).describe('onnxruntime threads for the MaxSim kernel'),
+    storage: z
+      .enum(['fp32', 'fp16', 'int8', 'residual-4', 'residual-2', 'none'])
+      .default(DEFAULT_STORAGE)
+      .describe('how document token vectors are stored at index time (fp32, fp16, int8, residual-4, residual-2; none = encode candidates per query)'),
   })
   .strict();
 
@@ -67,6 +75,7 @@ export const colbertRerankerOptionsSchema = z.strictObject({
   threads: colbertRerankerPluginSchema.shape.threads.unwrap().optional(),
   batchSize: positiveInt.optional(),
   tokenStrings: z.custom<TokenStrings>(() => true).optional(),
+  store: z.custom<DocTokenStore>((v) => typeof v === 'object' && v !== null && typeof (v as DocTokenStore).write === 'function', 'store must be a DocTokenStore').optional(),
   explainTop: z.number().int().nonnegative().optional(),
 });
 

@@ -1,8 +1,9 @@
-import { definePlugin, QuarryError, type z } from '@quarry/core';
+import { definePlugin, QuarryError, type PluginContext, type z } from '@quarry/core';
 import { colbertRerankerPluginSchema, colbertRetrieverPluginSchema } from './options.js';
 import { PlaidIndex } from './plaid-index.js';
 import type { ResidualBits } from './residual-codec.js';
 import { ColbertReranker } from './reranker.js';
+import { DocTokenStore } from './token-store.js';
 import { ColbertRetriever } from './retriever.js';
 import { checkTrainedDim, loadTokenEncoder } from './token-encoder.js';
 
@@ -12,18 +13,43 @@ const rerankSchema = colbertRerankerPluginSchema;
 export const colbertPlugin = definePlugin({
   kind: 'reranker',
   name: 'colbert',
-  description: 'Late-interaction (exact MaxSim) reranking of any first stage with a token encoder folder; Matryoshka dim.',
+  description: 'Late-interaction (exact MaxSim) reranking of any first stage with a token encoder folder; Matryoshka dim; document token vectors stored at index time (fp32 / fp16 / int8 / residual).',
   schema: rerankSchema,
-  async create(options: z.output<typeof rerankSchema>) {
+  async create(options: z.output<typeof rerankSchema>, context) {
     const { encoder, label, trainedDims, tokenStrings } = await loadTokenEncoder(options.encoder);
     const dim = options.dim ?? encoder.dim;
     checkTrainedDim(dim, encoder.dim, trainedDims, label);
-    return new ColbertReranker(encoder, { dim, cacheSize: options.cacheSize, threads: options.threads, tokenStrings });
+    const store =
+      options.storage === 'none'
+        ? undefined
+        : await DocTokenStore.build(context.docs, encoder, {
+            dim,
+            precision: options.storage,
+            model: label,
+            threads: options.threads,
+            ...(context.signal ? { signal: context.signal } : {}),
+            ...(context.onProgress ? { onProgress: context.onProgress } : {}),
+          });
+    return new ColbertReranker(encoder, { dim, cacheSize: options.cacheSize, threads: options.threads, tokenStrings, ...(store ? { store } : {}) });
+  },
+  async load(dir: string, options: z.output<typeof rerankSchema>, _context: PluginContext) {
+    const store = await DocTokenStore.load(dir);
+    const { encoder, label, trainedDims, tokenStrings } = await loadTokenEncoder(options.encoder);
+    const dim = options.dim ?? encoder.dim;
+    checkTrainedDim(dim, encoder.dim, trainedDims, label);
+    if (store.meta.model !== label || store.dim !== dim || store.precision !== options.storage) {
+      throw new QuarryError(
+        'DIMENSION_MISMATCH',
+        `The stored ColBERT token vectors in ${dir} are ${store.dim}-d ${store.precision} from ${store.meta.model}, but ${dim}-d ${options.storage} from ${label} was asked for; rebuild the index with these options.`,
+      );
+    }
+    return new ColbertReranker(encoder, { dim, cacheSize: options.cacheSize, threads: options.threads, tokenStrings, store });
   },
   pathOptions: ['encoder'],
   cliOptions: [
     { flag: 'encoder', option: 'encoder', type: 'string', description: 'token encoder folder' },
     { flag: 'dim', option: 'dim', type: 'number', description: 'Matryoshka token dimension' },
+    { flag: 'storage', option: 'storage', type: 'string', description: 'stored document token vectors: fp32, fp16, int8, residual-4, residual-2 or none' },
   ],
 });
 

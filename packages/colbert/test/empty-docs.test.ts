@@ -23,11 +23,18 @@ describe('ColBERT on empty documents and corpora without titles or texts', () =>
   for (const corpus of emptyDocCorpora()) {
     it(`rerank: scores ${corpus.name} and never returns the empty docs among its candidates`, async () => {
       const store = new MemoryDocStore(corpus.docs);
-      const reranker = await colbertPlugin.create(colbertPlugin.schema.parse({}));
+      const options = colbertPlugin.schema.parse({});
+      const reranker = await colbertPlugin.create(options, { docs: store });
       // Every doc, empty ones included, as the first stage's candidates.
       const candidates: Hit[] = corpus.docs.map((d, i) => ({ id: d.id, score: -i }));
       const search = async (q: string, _k: number) => (await reranker.rerank({ id: 'q', text: q }, candidates, { docs: store })).map((h) => h.id);
       await checkEmptyDocs(search, corpus.docs, corpus.real, 3);
+      // The stored token vectors (empty docs hold none) survive save/load.
+      const dir = join(root, `rerank-${corpus.name.replace(/ /g, '-')}`);
+      await (reranker as unknown as Persistable).save(dir);
+      const loaded = await colbertPlugin.load!(dir, options, { docs: store });
+      const again = async (q: string, _k: number) => (await loaded.rerank({ id: 'q', text: q }, candidates, { docs: store })).map((h) => h.id);
+      await checkEmptyDocs(again, corpus.docs, corpus.real, 3);
     });
 
     it(`PLAID: indexes ${corpus.name} (Cranfield id 471 included), never returns the empty docs, and survives save/load`, async () => {
