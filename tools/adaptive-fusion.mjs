@@ -11,6 +11,7 @@
 //       fold. (The shipped model saw every train query: its train runs say nothing about
 //       new queries.) Prints 5-fold cross-validated nDCG@10 of a constant weight and of the
 //       sign-constrained trust model, then the model (the `fusion` entry of the pipeline).
+//       --risk A fits for URisk instead (a query's loss against BM25 counts 1 + A times).
 //
 //   node tools/adaptive-fusion.mjs report [--ood DIR ...]
 //       nDCG@10 of bm25, dense, hybrid, hybrid-adaptive through `quarry eval` on SciFact
@@ -49,6 +50,9 @@ const SIGNS = {
   otherTop10InAnchor: 1,
 };
 const L2 = Number(flag('--l2', '0.002'));
+// Risk-sensitive fitting (Collins-Thompson et al.'s URisk, TREC Web 2013-14): a query's loss against BM25 alone
+// counts (1 + RISK) times, its gain once. 0 maximises mean nDCG@10.
+const RISK = Number(flag('--risk', '0'));
 
 const log = (...a) => console.error(...a);
 const run = (args) => execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, QUARRY_CACHE_DIR: join(work, 'cache') }, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -160,21 +164,26 @@ async function fitCommand() {
   const names = [...FUSION_FEATURES];
   const cv = (features) => {
     const scores = [];
+    const losses = [];
     for (let f = 0; f < FOLDS; f++) {
       const model = fitTrust(
         rows.filter((r) => r.fold !== f),
         features,
       );
-      for (const r of rows.filter((r) => r.fold === f)) scores.push(interpolate(r.grid, trustOf(model, r.f)));
+      for (const r of rows.filter((r) => r.fold === f)) {
+        const g = interpolate(r.grid, trustOf(model, r.f));
+        scores.push(g);
+        losses.push(Math.max(0, r.bm25 - g));
+      }
     }
-    return mean(scores);
+    return `${mean(scores).toFixed(4)} (mean loss against BM25 ${mean(losses).toFixed(4)})`;
   };
   const fixed = GRID.map((_, i) => mean(rows.map((r) => r.grid[i])));
   const best = fixed.indexOf(Math.max(...fixed));
   log(
     `SciFact train (${rows.length} queries, out-of-sample dense): bm25 ${mean(rows.map((r) => r.bm25)).toFixed(4)}  dense ${mean(rows.map((r) => r.dense)).toFixed(4)}  RRF 1:1 ${fixed[10].toFixed(4)}  best constant weight ${GRID[best]} ${fixed[best].toFixed(4)}`,
   );
-  log(`5-fold CV nDCG@10: constant trust ${cv([]).toFixed(4)}, sign-constrained trust model ${cv(names).toFixed(4)}`);
+  log(`5-fold CV nDCG@10${RISK ? ` (fitted for URisk, alpha ${RISK})` : ''}: constant trust ${cv([])}, sign-constrained trust model ${cv(names)}`);
   const model = fitTrust(rows, names);
   log(`fitted on all train queries: mean trust ${mean(rows.map((r) => trustOf(model, r.f))).toFixed(3)}, nDCG@10 ${mean(rows.map((r) => interpolate(r.grid, trustOf(model, r.f)))).toFixed(4)}`);
   console.log(
@@ -188,6 +197,12 @@ function interpolate(grid, t) {
   const x = t * (grid.length - 1);
   const i = Math.min(grid.length - 2, Math.floor(x));
   return grid[i] * (1 - (x - i)) + grid[i + 1] * (x - i);
+}
+
+/** nDCG@10 at trust t, minus RISK times the loss against BM25 alone. */
+function utility(row, t) {
+  const g = interpolate(row.grid, t);
+  return g - RISK * Math.max(0, row.bm25 - g);
 }
 
 function trustOf(model, f) {
@@ -210,7 +225,7 @@ function fitTrust(rows, names) {
     for (let i = 0; i < rows.length; i++) {
       let z = w[0];
       for (let j = 0; j < names.length; j++) z += w[j + 1] * X[i][j];
-      s += interpolate(rows[i].grid, sigmoid(z));
+      s += utility(rows[i], sigmoid(z));
     }
     let penalty = 0;
     for (let j = 1; j < w.length; j++) penalty += w[j] * w[j];
