@@ -18,6 +18,7 @@ import { createAnalyzer, type Analyzer, type AnalyzerName } from './analyzer.js'
 import { emptyCsr, mergeCsr, numTermsOf, type Csr } from './csr.js';
 import { PostingsBuffer } from './index-builder.js';
 import { intToByte4 } from './lucene-norms.js';
+import { buildBlockIndex, fillBlockMax, sumsAreExact, windowScratch, windowedMaxScore, type BlockIndex, type QueryTerm } from './pruning.js';
 import { bm25AddAllOptionsSchema, bm25BuildOptionsSchema, bm25IndexOptionsSchema, bm25LoadOptionsSchema } from './options.js';
 import { luceneAvgdl, luceneIdf, normInverse, normInverseCache, termScore } from './similarity.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
@@ -70,7 +71,20 @@ export interface Bm25Stats {
   postings: number;
 }
 
+/** `search` options: core's `SearchOptions` plus the choice of algorithm. */
+export interface Bm25SearchOptions extends SearchOptions {
+  /**
+   * `true`: score every posting of every query term (term at a time); `false`: rank-safe
+   * dynamic pruning (block-max MaxScore), which skips documents that cannot reach the top
+   * k. Both return identical hits, scores and tie order. Default: pruning for k up to
+   * 100, exhaustive above (where the k-th score is too low for pruning to pay).
+   */
+  exhaustive?: boolean;
+}
+
 const PROGRESS_EVERY = 1000;
+/** Above this k, search is exhaustive unless asked otherwise (see `Bm25SearchOptions.exhaustive`). */
+const PRUNE_MAX_K = 100;
 const DEFAULT_K = 10;
 
 /**
@@ -123,6 +137,13 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
   #termEpoch = new Int32Array(16);
   #idf = new Float32Array(16);
   #baseImpacts = new Float32Array(0);
+  // Skip data of the main segment (block-max pruning): block bounds, and per epoch each
+  // block's and each term's largest score.
+  #baseBlocks: BlockIndex = buildBlockIndex(this.#base);
+  #blockMax = new Float32Array(0);
+  #termMax = new Float32Array(16);
+  #termMin = new Float32Array(16);
+  #window = windowScratch();
   #tailImpacts = new Float32Array(0);
   #normEpoch = 0;
   #normInv = new Float32Array(16);
@@ -264,20 +285,20 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
     };
   }
 
-  async search(query: Query | string, options: SearchOptions = {}): Promise<Hit[]> {
-    const { k, filter } = checkSearchOptions(options);
+  async search(query: Query | string, options: Bm25SearchOptions = {}): Promise<Hit[]> {
+    const { k, filter, exhaustive } = checkSearchOptions(options);
     throwIfAborted(options.signal, 'BM25 search');
-    return this.#search(queryText(query), k, filter);
+    return this.#search(queryText(query), k, filter, exhaustive);
   }
 
-  async searchBatch(queries: readonly (Query | string)[], options: SearchOptions = {}): Promise<Hit[][]> {
+  async searchBatch(queries: readonly (Query | string)[], options: Bm25SearchOptions = {}): Promise<Hit[][]> {
     if (!Array.isArray(queries)) throw new InputError('searchBatch expects an array of queries (strings or { id, text }).');
-    const { k, filter } = checkSearchOptions(options);
+    const { k, filter, exhaustive } = checkSearchOptions(options);
     const texts = queries.map(queryText);
     const out: Hit[][] = [];
     for (const text of texts) {
       throwIfAborted(options.signal, 'BM25 search');
-      out.push(this.#search(text, k, filter));
+      out.push(this.#search(text, k, filter, exhaustive));
     }
     return out;
   }
@@ -311,8 +332,7 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
     this.#lengths = lengths;
     this.#deleted = new Uint8Array(Math.max(16, ids.length));
     this.#dict = TermDictionary.from(terms);
-    this.#base = postings;
-    this.#baseImpacts = new Float32Array(postings.docs.length);
+    this.#setBase(postings);
     this.#tail = null;
     let docCount = 0;
     let sum = 0;
@@ -341,10 +361,78 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
     return n;
   }
 
-  #search(text: string, k: number, filter: ((id: string) => boolean) | undefined): Hit[] {
+  #setBase(csr: Csr): void {
+    this.#base = csr;
+    this.#baseImpacts = new Float32Array(csr.docs.length);
+    this.#baseBlocks = buildBlockIndex(csr);
+    this.#blockMax = new Float32Array(this.#baseBlocks.lastDoc.length);
+  }
+
+  #search(text: string, k: number, filter: ((id: string) => boolean) | undefined, exhaustive: boolean): Hit[] {
     if (k === 0 || this.size === 0) return [];
-    const touched = this.#scoreQuery(text);
-    return touched === 0 ? [] : this.#select(touched, k, filter);
+    const top = new TopK(Math.min(k, this.size));
+    if (exhaustive || !this.#searchPruned(text, top, filter)) {
+      const touched = this.#scoreQuery(text);
+      if (touched > 0) this.#select(touched, top, filter);
+    }
+    const { indices, scores } = top.drain();
+    const ids = this.#ids;
+    const hits: Hit[] = new Array(indices.length);
+    for (let r = 0; r < indices.length; r++) hits[r] = { id: ids[indices[r]!]!, score: scores[r]! };
+    return hits;
+  }
+
+  /**
+   * Dynamic pruning over the main segment, then the (small) segment of recent adds term at
+   * a time. Returns false, having done nothing, for the rare query whose term scores span so
+   * many orders of magnitude that only the exhaustive summation order is exact.
+   */
+  #searchPruned(text: string, top: TopK, filter: ((id: string) => boolean) | undefined): boolean {
+    this.#prepare();
+    const terms = this.#queryTerms(text);
+    if (terms.length === 0) return true;
+    const base = this.#base;
+    const inBase = numTermsOf(base);
+    const queryTerms: QueryTerm[] = [];
+    for (const [t, boost] of terms) {
+      this.#ensureTermScored(t);
+      if (t >= inBase) continue;
+      if ((boost & (boost - 1)) === 0) {
+        queryTerms.push({ term: t, impacts: this.#baseImpacts, impactBase: 0, blockMax: this.#blockMax, blockBase: 0, scale: boost, maxImpact: this.#termMax[t]!, minImpact: this.#termMin[t]! });
+        continue;
+      }
+      // A repeat count that is not a power of two scores from the boosted weight, with float
+      // rounding of its own (as exhaustive search does): score this term's postings for the query.
+      const lo = base.offsets[t]!;
+      const hi = base.offsets[t + 1]!;
+      const weight = Math.fround(boost * this.#idf[t]!);
+      const impacts = new Float32Array(hi - lo);
+      for (let j = lo; j < hi; j++) impacts[j - lo] = termScore(weight, base.tfs[j]!, this.#normInv[base.docs[j]!]!);
+      const blockBase = this.#baseBlocks.termBlocks[t]!;
+      const blockMax = new Float32Array(this.#baseBlocks.termBlocks[t + 1]! - blockBase);
+      const { max, min } = fillBlockMax(base, this.#baseBlocks, t, impacts, lo, blockMax, blockBase);
+      queryTerms.push({ term: t, impacts, impactBase: lo, blockMax, blockBase, scale: 1, maxImpact: max, minImpact: min });
+    }
+    if (!sumsAreExact(queryTerms)) return false;
+    const deleted = this.#deletedCount > 0 ? this.#deleted : null;
+    const ids = this.#ids;
+    const accept = deleted === null && filter === undefined ? null : (d: number) => (deleted === null || deleted[d] === 0) && (filter === undefined || filter(ids[d]!));
+    windowedMaxScore(base, this.#baseBlocks, this.#ids.length, queryTerms, top, accept, this.#window);
+    // Recent adds have larger ordinals than every doc of the main segment.
+    if (this.#tail!.docs.length === 0) return true;
+    let touched = 0;
+    for (const [t, boost] of terms) touched = this.#accumulate(this.#tail!, this.#tailImpacts, t, boost, touched);
+    if (touched > 0) this.#select(touched, top, filter);
+    return true;
+  }
+
+  /** The query's distinct known terms in order of first occurrence, each with its count. */
+  #queryTerms(text: string): [number, number][] {
+    const count = this.#analyzeToIds(text, false);
+    const termIds = this.#termIds;
+    const boosts = new Map<number, number>();
+    for (let i = 0; i < count; i++) boosts.set(termIds[i]!, (boosts.get(termIds[i]!) ?? 0) + 1);
+    return [...boosts];
   }
 
   /**
@@ -367,14 +455,9 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
   /** Accumulates the query's scores into the scratch accumulator; returns how many docs it touched. */
   #scoreQuery(text: string): number {
     this.#prepare();
-    const count = this.#analyzeToIds(text, false);
-    if (count === 0) return 0;
     // Distinct query terms with their multiplicity: Anserini boosts a repeated term by its count.
-    const termIds = this.#termIds;
-    const boosts = new Map<number, number>();
-    for (let i = 0; i < count; i++) boosts.set(termIds[i]!, (boosts.get(termIds[i]!) ?? 0) + 1);
     let touched = 0;
-    for (const [t, boost] of boosts) {
+    for (const [t, boost] of this.#queryTerms(text)) {
       this.#ensureTermScored(t);
       touched = this.#accumulate(this.#base, this.#baseImpacts, t, boost, touched);
       touched = this.#accumulate(this.#tail!, this.#tailImpacts, t, boost, touched);
@@ -420,13 +503,12 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
     return n;
   }
 
-  /** Top k of the touched docs (score as Lucene's float, ties to the earlier doc), resetting the accumulator. */
-  #select(touchedCount: number, k: number, filter: ((id: string) => boolean) | undefined): Hit[] {
+  /** Pushes the touched docs into `top` (score as Lucene's float, ties to the earlier doc), resetting the accumulator. */
+  #select(touchedCount: number, top: TopK, filter: ((id: string) => boolean) | undefined): void {
     const acc = this.#acc;
     const touched = this.#touched;
     const deleted = this.#deletedCount > 0 ? this.#deleted : null;
     const ids = this.#ids;
-    const top = new TopK(Math.min(k, this.size));
     let threshold = top.threshold; // refreshed after each push: most docs fail this test
     let i = 0;
     try {
@@ -444,10 +526,6 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
       // A throwing filter must not leave partial sums behind for the next query.
       for (; i < touchedCount; i++) acc[touched[i]!] = 0;
     }
-    const { indices, scores } = top.drain();
-    const hits: Hit[] = new Array(indices.length);
-    for (let r = 0; r < indices.length; r++) hits[r] = { id: ids[indices[r]!]!, score: scores[r]! };
-    return hits;
   }
 
   /** Brings segments, norms and scratch space up to date with the collection. */
@@ -462,6 +540,8 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
     if (this.#termEpoch.length < numTerms) {
       this.#termEpoch = ensureCapacity(this.#termEpoch, numTerms);
       this.#idf = ensureCapacity(this.#idf, numTerms);
+      this.#termMax = ensureCapacity(this.#termMax, numTerms);
+      this.#termMin = ensureCapacity(this.#termMin, numTerms);
     }
     const numDocs = this.#ids.length;
     if (this.#acc.length < numDocs) {
@@ -512,6 +592,11 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
       for (let j = csr.offsets[t]!, hi = csr.offsets[t + 1]!; j < hi; j++) impacts[j] = termScore(idf, tfs[j]!, normInv[docs[j]!]!);
     };
     fill(base, this.#baseImpacts);
+    if (t < numTermsOf(base)) {
+      const { max, min } = fillBlockMax(base, this.#baseBlocks, t, this.#baseImpacts, 0, this.#blockMax, 0);
+      this.#termMax[t] = max;
+      this.#termMin[t] = min;
+    }
     fill(tail, this.#tailImpacts);
     this.#termEpoch[t] = this.#epoch;
   }
@@ -546,8 +631,7 @@ export class Bm25Index implements Retriever, Persistable, DocScorer {
       const terms = this.#dict.terms().filter((_, t) => termMap[t]! >= 0);
       this.#dict = TermDictionary.from(terms);
     }
-    this.#base = csr;
-    this.#baseImpacts = new Float32Array(csr.docs.length);
+    this.#setBase(csr);
     this.#buffer.clear();
     this.#tail = null;
     this.#termEpoch.fill(0);
@@ -572,12 +656,13 @@ function queryText(query: Query | string): string {
   throw new InputError('A query must be a string or { id, text } with a string text.');
 }
 
-function checkSearchOptions(options: SearchOptions): { k: number; filter: ((id: string) => boolean) | undefined } {
+function checkSearchOptions(options: Bm25SearchOptions): { k: number; filter: ((id: string) => boolean) | undefined; exhaustive: boolean } {
   if (options === null || typeof options !== 'object') throw new InputError('Search options must be an object such as { k: 10 }.');
   const k = options.k ?? DEFAULT_K;
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 0) {
     throw new InputError(`k must be a whole number >= 0 (got ${String(k)}); pass e.g. { k: 10 }, or { k: index.size } for every match.`, { k });
   }
   if (options.filter !== undefined && typeof options.filter !== 'function') throw new InputError('filter must be a function (id: string) => boolean.');
-  return { k, filter: options.filter };
+  if (options.exhaustive !== undefined && typeof options.exhaustive !== 'boolean') throw new InputError('exhaustive must be true or false.');
+  return { k, filter: options.filter, exhaustive: options.exhaustive ?? k > PRUNE_MAX_K };
 }

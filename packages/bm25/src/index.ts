@@ -1,4 +1,4 @@
-export { Bm25Index, type AddAllOptions, type Bm25Options, type Bm25Stats, type LoadOptions } from './bm25-index.js';
+export { Bm25Index, type AddAllOptions, type Bm25Options, type Bm25SearchOptions, type Bm25Stats, type LoadOptions } from './bm25-index.js';
 export { bm25Plugin, type Bm25PluginOptions } from './plugin.js';
 export { bm25OptionsSchema, bm25IndexOptionsSchema, bm25BuildOptionsSchema, bm25LoadOptionsSchema, bm25AddAllOptionsSchema } from './options.js';
 export { EnglishAnalyzer, SimpleAnalyzer, createAnalyzer, type Analyzer, type AnalyzerName, type EnglishAnalyzerOptions } from './analyzer.js';
