@@ -94,8 +94,8 @@ for (const dim of [64, 128]) {
   }
 }
 // As colbert-rerank calls it: 18 query tokens (SciFact claims average 18) against 100 candidates
-// of 100-620 tokens (BM25's top 100 average 359) gathered from a 5,000-document store.
-const corpusDocs = 5000;
+// of 100-620 tokens (BM25's top 100 average 359) gathered from a 1,000-document store.
+const corpusDocs = 1000;
 const lengths = Array.from({ length: corpusDocs }, () => 100 + rng.int(520));
 for (const dim of [64, 256]) {
   const fp32 = await DocTokenStore.build(

@@ -74,7 +74,7 @@ for (const precision of ['fp32', 'fp16', 'int8', 'residual-4', 'residual-2']) {
 
 // --- Search phase per query: BM25 top 100 -> query encoding -> gather + MaxSim ---------------
 // Stages timed one at a time over the same queries, then the whole pipeline end to end.
-const speedQueries = quick ? splits.test.queries.slice(0, 60) : splits.test.queries;
+const speedQueries = splits.test.queries.slice(0, quick ? 30 : 100);
 const speed = [];
 const threads = 2;
 async function timeSetting(name, dim, store, storage) {

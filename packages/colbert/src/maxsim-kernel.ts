@@ -39,7 +39,14 @@ function buildGraph(dim: number): Uint8Array {
 }
 
 /**
- * The graph behind `score`: S = Q x D^T over the candidates' tokens laid end to end
+ * From this token width up, `score` runs one unpadded GEMM and takes the max in JS; below it,
+ * the `[q, t]` output costs more than padding, so it scores padded blocks (measured with
+ * `npm run bench:kernel`: at 256-d unpadded is faster, at 64 and 128 padded blocks are).
+ */
+const SEGMENT_MIN_DIM = 192;
+
+/**
+ * The graph behind `score` for wide tokens: S = Q x D^T over the candidates' tokens laid end to end
  * (`[q, t]`, no padding); the max over each document's tokens and the sum over query
  * tokens follow in JavaScript over that small matrix.
  */
@@ -66,6 +73,7 @@ export class MaxSimKernel {
   readonly #blockFloats: number;
   readonly #jsThreshold: number;
   #buffer = new Float32Array(0);
+  #output = new Float32Array(0);
   #queue: Promise<void> = Promise.resolve();
 
   constructor(options: MaxSimKernelOptions = {}) {
@@ -166,10 +174,55 @@ export class MaxSimKernel {
       return out;
     }
     const query = queries.data.subarray(q0 * dim, q1 * dim);
+    if (dim >= SEGMENT_MIN_DIM) return this.#scoreSegments(query, nq, dim, source, ids, lengths, out, signal);
+    const order = Array.from({ length: ids.length }, (_, i) => i).filter((i) => lengths[i]! > 0);
+    order.sort((a, b) => lengths[a]! - lengths[b]!);
+    let start = 0;
+    while (start < order.length) {
+      throwIfAborted(signal, 'MaxSim scoring');
+      // Grow the block while it fits and padding stays under ~25% of the real tokens.
+      let end = start + 1;
+      let real = lengths[order[start]!]!;
+      while (end < order.length) {
+        const L = lengths[order[end]!]!;
+        const padded = (end - start + 1) * L;
+        if (padded * dim > this.#blockFloats || padded > 1.25 * (real + L)) break;
+        real += L;
+        end++;
+      }
+      const count = end - start;
+      const L = lengths[order[end - 1]!]!;
+      const block = this.#scratch(count * L * dim);
+      for (let b = 0; b < count; b++) {
+        const item = order[start + b]!;
+        const n = lengths[item]!;
+        const base = b * L * dim;
+        source.write(ids[item]!, block, base);
+        for (let t = n; t < L; t++) block.copyWithin(base + t * dim, base, base + dim);
+      }
+      const scores = await this.scoreBlock(query, dim, block, count, L);
+      for (let b = 0; b < count; b++) out[order[start + b]!] = scores[b]!;
+      start = end;
+    }
+    return out;
+  }
+
+  /**
+   * Wide tokens: the candidates written end to end (no padding, in the order given), as many
+   * per GEMM as fit in blockFloats, into a preallocated `[q, t]` output; max and sum in JS.
+   */
+  async #scoreSegments(
+    query: Float32Array,
+    nq: number,
+    dim: number,
+    source: TokenSource,
+    ids: ArrayLike<number>,
+    lengths: Int32Array,
+    out: Float32Array,
+    signal: AbortSignal | undefined,
+  ): Promise<Float32Array> {
     const session = await this.#session(dim, 'segments');
     const Q = new ort.Tensor('float32', query, [nq, dim]);
-    // Candidates are written end to end (no padding, in the order given) into one reused
-    // buffer, as many per GEMM as fit in blockFloats (at least one).
     let start = 0;
     while (start < ids.length) {
       throwIfAborted(signal, 'MaxSim scoring');
@@ -185,7 +238,10 @@ export class MaxSimKernel {
         source.write(ids[i]!, block, at);
         at += lengths[i]! * dim;
       }
-      const result = await session.run({ Q, D: new ort.Tensor('float32', block, [tokens, dim]) });
+      if (this.#output.length < nq * tokens) this.#output = new Float32Array(nq * tokens);
+      const S = this.#output.subarray(0, nq * tokens);
+      // A preallocated output: onnxruntime writes into it instead of allocating [q, t] per call.
+      const result = await session.run({ Q, D: new ort.Tensor('float32', block, [tokens, dim]) }, { S: new ort.Tensor('float32', S, [nq, tokens]) });
       segmentMaxSum(result.S!.data as Float32Array, nq, tokens, lengths, start, end, out);
       start = end;
     }

@@ -201,4 +201,24 @@ describe('MaxSimKernel (onnxruntime)', () => {
       { numRuns: 40 },
     );
   });
+
+  it('wide tokens (unpadded GEMM, max in JS) equal plain MaxSim too, also when the candidates span several GEMMs', async () => {
+    const small = new MaxSimKernel({ threads: 1, jsThreshold: 0, blockFloats: 256 * 50 });
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.array(fc.integer({ min: 0, max: 40 }), { minLength: 1, maxLength: 20 }), fc.integer(), async (nq, lengths, seed) => {
+        const rng = new SeededRandom(seed);
+        const dim = 256;
+        const offsets = Int32Array.from([0, ...lengths.map((_, i) => lengths.slice(0, i + 1).reduce((a, b) => a + b, 0))]);
+        const docs = { dim, offsets, data: Float32Array.from({ length: offsets[lengths.length]! * dim }, () => rng.normal()) };
+        const q = { dim, offsets: Int32Array.of(0, nq), data: Float32Array.from({ length: nq * dim }, () => rng.normal()) };
+        const items = Int32Array.from(lengths.map((_, i) => i).reverse());
+        for (const k of [kernel, small]) {
+          const got = await k.score(q, 0, docs, items);
+          items.forEach((doc, i) => expect(got[i]).toBeCloseTo(maxSim(q, 0, docs, doc), 2));
+        }
+      }),
+      { numRuns: 15 },
+    );
+    await small.release();
+  });
 });
