@@ -1,6 +1,7 @@
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { assertWritableIndexDir } from '@quarry/core';
+import { quantizeRows } from '../export-onnx.js';
 import { DataType } from '../onnx-graph.js';
 import { writeSafetensors } from '../safetensors.js';
 import { EncoderGraphs, encoderForward } from './graph.js';
@@ -14,17 +15,27 @@ export const LAST_HIDDEN_STATE = 'last_hidden_state';
  * `attention_mask`, `token_type_ids` (int64 [batch, sequence]), output `last_hidden_state`
  * (float [batch, sequence, hidden]). Weights are initializers (fp32).
  */
-export function buildInferenceGraph(model: TransformerModel): Uint8Array {
+export function buildInferenceGraph(model: TransformerModel, options: { int8Embeddings?: boolean } = {}): Uint8Array {
   const c = model.config;
   const e = new EncoderGraphs(c, 'float32', false, model.dense);
   const g = e.f;
   g.input('input_ids', DataType.INT64, ['batch', 'sequence']);
   g.input('attention_mask', DataType.INT64, ['batch', 'sequence']);
   g.input('token_type_ids', DataType.INT64, ['batch', 'sequence']);
-  g.init('embeddings.word_embeddings.weight', model.tok, [c.vocabSize, c.hidden]);
+  let tok: string;
+  if (options.int8Embeddings) {
+    // Token table in int8 with one scale per row: gather the rows, then dequantise only those.
+    const { q, scale } = quantizeRows(model.tok, c.vocabSize, c.hidden);
+    g.init('embeddings.word_embeddings.weight_int8', q, [c.vocabSize, c.hidden]);
+    g.init('embeddings.word_embeddings.scale', scale, [c.vocabSize, 1]);
+    const rows = g.node('Cast', [g.node('Gather', ['embeddings.word_embeddings.weight_int8', 'input_ids'], { axis: 0 })], { to: DataType.FLOAT });
+    tok = g.node('Mul', [rows, g.node('Gather', ['embeddings.word_embeddings.scale', 'input_ids'], { axis: 0 })]);
+  } else {
+    g.init('embeddings.word_embeddings.weight', model.tok, [c.vocabSize, c.hidden]);
+    tok = g.node('Gather', ['embeddings.word_embeddings.weight', 'input_ids'], { axis: 0 });
+  }
   g.init('embeddings.position_embeddings.weight', model.pos, [c.maxPositions, c.hidden]);
   g.init('embeddings.token_type_embeddings.weight', model.type, [c.typeVocabSize, c.hidden]);
-  const tok = g.node('Gather', ['embeddings.word_embeddings.weight', 'input_ids'], { axis: 0 });
   const length = g.node('Shape', ['input_ids'], { start: 1, end: 2 });
   const pos = g.node('Slice', ['embeddings.position_embeddings.weight', g.ints([0]), length, g.ints([0])]);
   const type = g.node('Gather', ['embeddings.token_type_embeddings.weight', 'token_type_ids'], { axis: 0 });
@@ -47,6 +58,11 @@ export interface SaveTransformerOptions {
   layout?: 'sentence-transformers' | 'pylate';
   /** Token budget per text, special tokens included (default: maxPositions). */
   maxLength?: number;
+  /**
+   * Also write onnx/model_quantized.onnx with the token-embedding table in int8 (one scale per
+   * row; the other weights stay fp32), which loaders pick with `quantized: true`.
+   */
+  int8?: boolean;
   /** Replace a non-empty folder. */
   overwrite?: boolean;
   /** Free-form provenance written into config_sentence_transformers.json under "quarry". */
@@ -77,6 +93,7 @@ export async function saveTransformerFolder(dir: string, model: TransformerModel
     writeFileSync(join(tmp, file), `${JSON.stringify(value, null, 2)}\n`);
   };
   writeFileSync(join(tmp, 'onnx', 'model.onnx'), buildInferenceGraph(model));
+  if (options.int8) writeFileSync(join(tmp, 'onnx', 'model_quantized.onnx'), buildInferenceGraph(model, { int8Embeddings: true }));
   cpSync(join(options.tokenizerDir, 'tokenizer.json'), join(tmp, 'tokenizer.json'));
   if (existsSync(join(options.tokenizerDir, 'tokenizer_config.json'))) cpSync(join(options.tokenizerDir, 'tokenizer_config.json'), join(tmp, 'tokenizer_config.json'));
   json('config.json', {
