@@ -2,8 +2,11 @@
 // on the seeded generated corpus (bench/scale-corpus.mjs) and on SciFact replicas.
 // Runs against the built dist (`npx nx run @quarry/bm25:build` first).
 // Usage: node bench/scale.mjs [--generated 100000,1000000] [--scifact 1,10,100] [--no-write]
+// Each corpus's result is kept in bench/results/scale-<corpus>-<size>.json (a 1M-document run
+// takes long on a shared machine, so corpora can be measured by separate invocations); the
+// BENCHMARKS.md section is written from every stored result.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +27,8 @@ function run(...childArgs) {
   return result;
 }
 
-const results = [];
+const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
+mkdirSync(RESULTS, { recursive: true });
 for (const [kind, sizes] of [
   ['generated', GENERATED],
   ['scifact', SCIFACT],
@@ -34,7 +38,8 @@ for (const [kind, sizes] of [
     try {
       const built = run('build', kind, size, dir);
       const loaded = run('load', dir);
-      results.push({ ...built, ...loaded });
+      const date = new Date().toISOString().slice(0, 10);
+      writeFileSync(join(RESULTS, `scale-${kind}-${size}.json`), `${JSON.stringify({ ...built, ...loaded, date, command: `node packages/bm25/bench/scale.mjs --${kind} ${size}` }, null, 1)}\n`);
     } finally {
       rmSync(dirname(dir), { recursive: true, force: true });
     }
@@ -44,6 +49,11 @@ for (const [kind, sizes] of [
 function dirname(path) {
   return path.slice(0, path.lastIndexOf('/'));
 }
+
+const results = readdirSync(RESULTS)
+  .filter((f) => f.startsWith('scale-') && f.endsWith('.json'))
+  .map((f) => JSON.parse(readFileSync(join(RESULTS, f), 'utf8')))
+  .sort((a, b) => a.kind.localeCompare(b.kind) || a.size - b.size);
 
 const fmt = (x, digits = 0) => x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const corpus = (r) => (r.kind === 'generated' ? `generated ${fmt(r.docs)}` : `SciFact ×${r.size} (${fmt(r.docs)})`);
@@ -66,6 +76,9 @@ const sizeRows = results.map((r) => [
 ]);
 
 const markdown = `
+Each row comes from its own run (\`--generated N\` or \`--scifact n\`; the stored results in
+\`packages/bm25/bench/results/\` give each row's command and date).
+
 Seeded corpora, single thread, CPU time of the process (\`process.cpuUsage\`; the machine is
 shared, so wall time would measure the neighbours). Each corpus is built, saved and queried in
 one child process, and loaded again in another.
@@ -77,7 +90,8 @@ one child process, and loaded again in another.
   words from one random document, the rest from the Zipf law (common words).
 - **SciFact ×n**: SciFact's 5,183 documents and n − 1 perturbed copies (as in the section
   above), its 300 test queries: the vocabulary stays at 28,861 terms.
-- **QPS**: \`search\` one query at a time, after a warm-up pass, for at least 2 CPU-seconds.
+- **QPS**: \`search\` one query at a time, after one warm-up pass per algorithm, whole passes
+  over the 300 queries for at least 2 CPU-seconds.
   "pruned" is the default block-max MaxScore (\`exhaustive: false\`), "exhaustive" scores
   every posting (\`exhaustive: true\`); both return identical hits (\`test/pruning.test.ts\`).
 - **Build** = documents to a searchable index (generated documents are produced lazily
@@ -98,7 +112,7 @@ console.log(markdown);
 if (WRITE) {
   writeBenchSection('bm25-scale', {
     title: 'BM25 at scale: dynamic pruning, generated corpus',
-    command: `node packages/bm25/bench/scale.mjs ${args.filter((a) => a !== '--no-write').join(' ')}`.trim(),
+    command: 'node packages/bm25/bench/scale.mjs --generated <N> | --scifact <n>',
     markdown,
   });
   console.error('wrote the bm25-scale section of BENCHMARKS.md');
