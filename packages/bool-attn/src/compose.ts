@@ -44,8 +44,8 @@ export const BENCHMARK_TEMPLATES: readonly Template[] = [
 ];
 
 /**
- * Extra phrasings used only to generate training queries (never in the benchmark's
- * test split), so that the cue and scope predictors see more than the test wording.
+ * Extra phrasings of the first trainer (kept for the API; the trainer now renders the train
+ * families of `families.ts`, which include these).
  */
 export const TRAINING_TEMPLATES: readonly Template[] = [
   { id: 'together-with', op: 'and', pattern: '{A} together with {B}', scope: 'ab' },

@@ -1,6 +1,7 @@
 import { InputError, throwIfAborted, type EncodeOptions, type Encoder, type Matrix } from '@quarry/core';
 import { ContextualModel, type StaticModel, type ModelEncoder } from '@quarry/encoders';
 import { OPERATORS, type BoolOperator } from './compose.js';
+import { LEXICON_FEATURES, lexiconFeatures } from './lexicon.js';
 import { type BoolModules, CUE_CLASSES, operatorOfClass, type ModulesForward } from './modules.js';
 
 /** A query encoder whose modules read the base model's token table (static or contextual own models). */
@@ -45,6 +46,8 @@ export class BoolQueryEncoder implements Encoder {
   readonly maxQueryLength: number;
   /** Skip cue positions whose gated weight is below this (approximate, faster; default 0 = exact). */
   readonly prune: number;
+  /** Lexicon / clause-structure channels appended to each token's features (0 = table rows only). */
+  readonly lexicon: number;
 
   constructor(
     readonly base: BaseEncoder,
@@ -54,8 +57,10 @@ export class BoolQueryEncoder implements Encoder {
     this.dim = base.dim;
     this.prune = options.prune ?? 0;
     this.maxQueryLength = options.maxQueryLength ?? 128;
-    if (modules.config.inputDim !== this.table.dim)
-      throw new InputError(`The Boolean modules read ${modules.config.inputDim}-d token features but the base encoder has ${this.table.dim}-d rows; train them on this encoder.`);
+    this.lexicon = modules.config.lexicon ?? 0;
+    if (this.lexicon !== 0 && this.lexicon !== LEXICON_FEATURES) throw new InputError(`The Boolean modules expect ${this.lexicon} lexicon features; this version computes ${LEXICON_FEATURES}.`);
+    if (modules.config.inputDim !== this.table.dim + this.lexicon)
+      throw new InputError(`The Boolean modules read ${modules.config.inputDim - this.lexicon}-d token features but the base encoder has ${this.table.dim}-d rows; train them on this encoder.`);
   }
 
   /** The static token table the features come from. */
@@ -69,11 +74,16 @@ export class BoolQueryEncoder implements Encoder {
     return this.base.tokenize(text, 'query').slice(0, this.maxQueryLength);
   }
 
-  /** Frozen token features: the base table's row of each token, unit length (zero for unknown tokens). */
+  /**
+   * Frozen token features: the base table's row of each token, unit length (zero for unknown
+   * tokens), followed by the lexicon / clause-structure channels when the modules read them.
+   */
   features(ids: Int32Array): Float64Array {
     const table = this.table;
     const d = table.dim;
-    const f = new Float64Array(ids.length * d);
+    const L = this.lexicon;
+    const w = d + L;
+    const f = new Float64Array(ids.length * w);
     for (let t = 0; t < ids.length; t++) {
       const id = ids[t]!;
       const r = id >= 0 && id < table.mapping.length ? table.mapping[id]! : -1;
@@ -81,7 +91,11 @@ export class BoolQueryEncoder implements Encoder {
       let norm = 0;
       for (let j = 0; j < d; j++) norm += table.embeddings[r * d + j]! ** 2;
       const inv = norm > 0 ? 1 / Math.sqrt(norm) : 0;
-      for (let j = 0; j < d; j++) f[t * d + j] = table.embeddings[r * d + j]! * inv;
+      for (let j = 0; j < d; j++) f[t * w + j] = table.embeddings[r * d + j]! * inv;
+    }
+    if (L > 0) {
+      const lex = lexiconFeatures(Array.from(ids, (id) => this.base.tokenizer.idToToken(id) ?? ''));
+      for (let t = 0; t < ids.length; t++) for (let k = 0; k < L; k++) f[t * w + d + k] = lex[t * L + k]!;
     }
     return f;
   }

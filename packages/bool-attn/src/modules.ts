@@ -17,6 +17,11 @@ export interface BoolModulesConfig {
   hidden: number;
   /** Gumbel-Sigmoid temperature of the scope predictor. */
   temperature: number;
+  /**
+   * Lexicon / clause-structure channels appended to the token features (`lexicon.ts`); 0 or absent
+   * for modules that read the table rows alone. `inputDim` includes them.
+   */
+  lexicon?: number;
 }
 
 /** Per-token supervision from generated phrasings (optional, for the auxiliary losses). */

@@ -3,7 +3,9 @@ import { Adam, bundledModelDir, loadOwnModel, type ModelEncoder } from '@quarry/
 import { InputError, SeededRandom, TopK, checkOptions, docText, evaluate, hashString, readCorpus, readQrels, throwIfAborted, type Doc, type Qrels, type Run } from '@quarry/core';
 import { trainBoolOptionsSchema } from './options.js';
 import { existsSync } from 'node:fs';
-import { BENCHMARK_TEMPLATES, OPERATORS, TRAINING_TEMPLATES, compose, type BoolOperator, type Segment, type Template } from './compose.js';
+import { OPERATORS, type BoolOperator, type Segment } from './compose.js';
+import { AUGMENTATIONS, cueTokenMask, familiesOf, renderFamily, type PhrasingFamily } from './families.js';
+import { LEXICON_FEATURES } from './lexicon.js';
 import { readBoolQueries, type BoolQuery } from './benchmark.js';
 import { BoolQueryEncoder, type BaseEncoder } from './encoder.js';
 import { BoolModules, type TokenLabels } from './modules.js';
@@ -33,6 +35,21 @@ export interface TrainBoolOptions {
   maxQueryLength?: number;
   /** Use only the first N train queries of each operator (and N plain ones): quick runs and tests. */
   limitQueries?: number;
+  /**
+   * Train phrasing families rendered per train pair, per operator (sampled, seeded, from
+   * `familiesOf('train', op)`); default { not: 4, and: 2, or: 2 }. Held-out families are never rendered.
+   */
+  phrasingsPerPair?: Partial<Record<BoolOperator, number>>;
+  /** Probability that a rendered query gets a punctuation / case augmentation of its connectives (default 0.3). */
+  augmentProbability?: number;
+  /** Append the lexicon / clause-structure channels to the token features (default true). */
+  lexicon?: boolean;
+  /**
+   * Probability that a training query's cue tokens lose their table-row features (the lexicon and
+   * context channels stay), so that cues are detected by what generalises to unseen connectives,
+   * not by memorising the trained words' rows (default 0.5; only with the lexicon).
+   */
+  cueRowDropout?: number;
   seed?: number;
   signal?: AbortSignal;
   onProgress?: (event: { phase: string; epoch: number; step: number; steps: number; loss: number; elapsedMs: number }) => void;
@@ -58,9 +75,11 @@ interface Example {
 const OP_INDEX: Record<BoolOperator, number> = { and: 0, or: 1, not: 2 };
 
 /**
- * Trains the Boolean modules on the benchmark's train split (every phrasing of each train
- * pair, benchmark and training-only templates, plus the plain train queries) over a frozen
- * base encoder. Phase 1 pre-trains the cue and scope predictors on the token labels that
+ * Trains the Boolean modules on the benchmark's train split over a frozen base encoder: each
+ * train pair rendered in a few *train* phrasing families (`familiesOf('train')`, sampled, with
+ * punctuation / case augmentations; held-out families are never rendered), plus the plain train
+ * queries. Token features carry the lexicon / clause-structure channels, and a training query's
+ * cue tokens lose their table rows with probability `cueRowDropout`. Phase 1 pre-trains the cue and scope predictors on the token labels that
  * generated phrasings carry; phase 2 trains everything with a retrieval loss (softmax over
  * candidate documents, several positives) plus the auxiliary losses. Seeded and single-threaded:
  * the same options give the same weights bit for bit.
@@ -73,20 +92,24 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
   const hidden = options.hidden ?? 16;
   const temperature = options.temperature ?? 0.5;
   const tauR = options.retrievalTemperature ?? 0.05;
-  const [preEpochs, fineEpochs] = options.epochs ?? [1, 3];
+  const [preEpochs, fineEpochs] = options.epochs ?? [1, 2];
   const batchSize = options.batchSize ?? 32;
   const lr = options.lr ?? 3e-3;
   const auxWeight = options.auxWeight ?? 0.3;
   const nCand = options.candidates ?? 200;
   const devPercent = options.devPercent ?? 15;
   const maxQueryLength = options.maxQueryLength ?? 128;
+  const perPair: Record<BoolOperator, number> = { not: 4, and: 2, or: 2, ...options.phrasingsPerPair };
+  const augmentProbability = options.augmentProbability ?? 0.3;
+  const lexicon = (options.lexicon ?? true) ? LEXICON_FEATURES : 0;
+  const cueRowDropout = lexicon ? (options.cueRowDropout ?? 0.5) : 0;
   if (!existsSync(join(options.benchmark, 'qrels', 'train.tsv.gz')) && !existsSync(join(options.benchmark, 'qrels', 'train.tsv')))
     throw new InputError(`${options.benchmark} has no qrels/train.tsv[.gz]; build the benchmark first (node benchmark/build.mjs).`);
 
   const baseDir = bundledModelDir(baseName);
   const base = (await loadOwnModel(baseDir)) as ModelEncoder as BaseEncoder;
   const rng = new SeededRandom(seed);
-  const modules = BoolModules.init({ inputDim: base.dim, hidden, temperature }, rng);
+  const modules = BoolModules.init({ inputDim: base.dim + lexicon, hidden, temperature, ...(lexicon ? { lexicon } : {}) }, rng);
   const encoder = new BoolQueryEncoder(base, modules, { maxQueryLength });
 
   // Corpus vectors (plain encoder, frozen).
@@ -132,7 +155,7 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
         .filter((i): i is number => i !== undefined),
     );
 
-  const toExample = (segments: Segment[] | undefined, text: string, template: Template | undefined, positives: Int32Array, extra: Int32Array): Example | undefined => {
+  const toExample = (segments: Segment[] | undefined, text: string, template: PhrasingFamily | undefined, positives: Int32Array, extra: Int32Array): Example | undefined => {
     let ids: Int32Array;
     const cue: number[] = [];
     const role: string[] = [];
@@ -141,13 +164,22 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
       ids = Int32Array.from(parts.flatMap((p) => [...p]));
       const whole = base.tokenize(text, 'query');
       if (whole.length !== ids.length || whole.some((x, i) => x !== ids[i])) return undefined; // a segment boundary inside a word: skip
-      segments.forEach((s, si) => {
-        for (const id of parts[si]!) {
-          const tok = base.tokenizer.idToToken(id) ?? '';
-          cue.push(s.role === 'cue' && /^(##)?[a-z]/u.test(tok) ? OP_INDEX[s.op!] + 1 : 0);
+      for (const [si, s] of segments.entries()) {
+        const mask =
+          s.role === 'cue'
+            ? cueTokenMask(
+                s.text,
+                template?.cueWords,
+                (x) => base.tokenize(x, 'query'),
+                (id) => base.tokenizer.idToToken(id),
+              )
+            : [];
+        if (s.role === 'cue' && mask.length !== parts[si]!.length) return undefined;
+        parts[si]!.forEach((_, k) => {
+          cue.push(mask[k] ? OP_INDEX[s.op!] + 1 : 0);
           role.push(s.role);
-        }
-      });
+        });
+      }
     } else {
       ids = base.tokenize(text, 'query');
       for (let i = 0; i < ids.length; i++) {
@@ -174,7 +206,8 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
   // Training examples: every phrasing of each train pair whose sources are not held out, plus plain queries.
   const train: Example[] = [];
   const dev: BoolQuery[] = [];
-  const templates = [...BENCHMARK_TEMPLATES, ...TRAINING_TEMPLATES];
+  const trainFamilies = Object.fromEntries(OPERATORS.map((op) => [op, familiesOf('train', op)])) as Record<BoolOperator, PhrasingFamily[]>;
+  const renderRng = new SeededRandom(hashString(`render:${seed}`));
   const aOnly = new Map<string, Int32Array>();
   const topOfSource = (src: string): Int32Array => {
     let hit = aOnly.get(src);
@@ -203,9 +236,11 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
     }
     const positives = positivesOf(trainQrels.get(q.id));
     const extra = Int32Array.from([...topOfSource(srcs[0]!), ...topOfSource(srcs[1]!).slice(0, 50)]);
-    for (const t of templates) {
-      if (t.op !== q.meta.op) continue;
-      const { text, segments } = compose(t, sourceText(srcs[0]!), sourceText(srcs[1]!));
+    const op = q.meta.op;
+    const chosen = renderRng.shuffle([...trainFamilies[op]]).slice(0, perPair[op]);
+    for (const t of chosen) {
+      const aug = renderRng.next() < augmentProbability ? AUGMENTATIONS[1 + Math.floor(renderRng.next() * (AUGMENTATIONS.length - 1))]! : 'none';
+      const { text, segments } = renderFamily(t, sourceText(srcs[0]!), sourceText(srcs[1]!), aug);
       const ex = toExample(segments, text, t, positives, extra);
       if (ex) train.push(ex);
     }
@@ -254,6 +289,7 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
   for (const [e, phase] of phases.entries()) {
     const order = new SeededRandom(hashString(`epoch:${seed}:${e}`)).shuffle(train.map((_, i) => i));
     const noiseRng = new SeededRandom(hashString(`noise:${seed}:${e}`));
+    const dropRng = new SeededRandom(hashString(`drop:${seed}:${e}`));
     let lossSum = 0;
     for (let b = 0; b < order.length; b += batchSize) {
       throwIfAborted(options.signal, 'training');
@@ -267,7 +303,12 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
           const u = Math.min(Math.max(noiseRng.next(), 1e-7), 1 - 1e-7);
           noise[k] = Math.log(u) - Math.log(1 - u);
         }
-        const fw = modules.forward(encoder.features(ex.ids), n, noise);
+        const feats = encoder.features(ex.ids);
+        if (cueRowDropout > 0 && dropRng.next() < cueRowDropout) {
+          const w = base.dim + lexicon;
+          for (let t = 0; t < n; t++) if (ex.labels.cue[t]) feats.fill(0, t * w, t * w + base.dim);
+        }
+        const fw = modules.forward(feats, n, noise);
         let gw: Float64Array | undefined;
         if (phase.ret > 0) {
           const x = base.model.tokens(ex.ids);
@@ -305,6 +346,11 @@ export async function trainBoolModules(options: TrainBoolOptions): Promise<Train
       auxWeight,
       candidates: nCand,
       devPercent,
+      phrasingsPerPair: perPair,
+      augmentProbability,
+      lexicon,
+      cueRowDropout,
+      trainFamilies: OPERATORS.flatMap((op) => trainFamilies[op].map((x) => x.id)),
       examples: train.length,
       devQueries: dev.length,
       history: epochs,

@@ -16,7 +16,7 @@ describe('README', () => {
   it('shows examples/quickstart.mjs and the output it really prints (needs the built package: npx tsup)', async () => {
     expect(readme).toContain(codeBlock(example, 'js'));
     const lines = await captureQuickstart(() => import(new URL('../examples/quickstart.mjs', import.meta.url).href));
-    expect(lines).toHaveLength(6);
+    expect(lines).toHaveLength(5);
     expect(readme).toContain(outputBlock(lines));
   });
 });

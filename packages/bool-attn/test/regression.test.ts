@@ -30,10 +30,10 @@ async function score(r: BoolRetriever, split: string): Promise<{ mrr: number; nd
 
 // [split, baseline MRR@10, baseline nDCG@10, Boolean MRR@10, Boolean nDCG@10]
 const PINNED: [string, number, number, number, number][] = [
-  ['test-not', 0.4182, 0.4845, 0.7223, 0.7588],
-  ['test-and', 0.7414, 0.7861, 0.7405, 0.7855],
-  ['test-or', 0.8564, 0.742, 0.8488, 0.7391],
-  ['test-plain', 0.7596, 0.7913, 0.7586, 0.7911],
+  ['test-not', 0.4182, 0.4845, 0.6858, 0.7256],
+  ['test-and', 0.7414, 0.7861, 0.7312, 0.7784],
+  ['test-or', 0.8564, 0.742, 0.8526, 0.7342],
+  ['test-plain', 0.7596, 0.7913, 0.747, 0.7796],
 ];
 
 describe('scifact-bool test split, per operator (own static encoder, exact search)', () => {
@@ -53,7 +53,7 @@ describe('scifact-bool test split, per operator (own static encoder, exact searc
 
   it('adds few parameters to the base encoder', () => {
     const c = encoder.base.model.config;
-    expect(encoder.modules.size).toBe(7453);
+    expect(encoder.modules.size).toBe(7549);
     expect(encoder.modules.size / (c.rows * c.dim + c.rows)).toBeLessThan(0.01);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadBoolModules, trainBoolModules } from '../src/index.js';
+import { LEXICON_FEATURES, familiesOf, loadBoolModules, trainBoolModules } from '../src/index.js';
 
 const BENCH = fileURLToPath(new URL('../benchmark/scifact-bool', import.meta.url));
 
@@ -21,6 +21,11 @@ describe('trainBoolModules', () => {
     const { modules, meta } = await loadBoolModules(join(root, 'a'));
     expect(modules.size).toBe(a.parameters);
     expect(meta.base).toBe('scifact-static');
+    // Trained on train phrasing families only: no held-out family is ever rendered for training.
+    const trained = (meta.training as { trainFamilies: string[] }).trainFamilies;
+    expect(trained.length).toBe(familiesOf('train').length);
+    for (const f of familiesOf('heldout')) expect(trained).not.toContain(f.id);
+    expect(modules.config.lexicon).toBe(LEXICON_FEATURES);
     const c = await trainBoolModules({ ...opts, epochs: [1, 0], seed: 4, out: join(root, 'c') });
     expect(readFileSync(join(root, 'a', 'weights.f32')).equals(readFileSync(join(root, 'c', 'weights.f32')))).toBe(false);
     expect(c.examples).toBe(a.examples);

@@ -13,7 +13,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: '42' },
     hidden: { type: 'string', default: '16' },
     pre: { type: 'string', default: '1' },
-    fine: { type: 'string', default: '3' },
+    fine: { type: 'string', default: '2' },
     lr: { type: 'string', default: '0.003' },
     aux: { type: 'string', default: '0.3' },
     temperature: { type: 'string', default: '0.5' },
