@@ -6,7 +6,7 @@ describe('quarry drt passkey', () => {
     const gca = await cli('drt', 'passkey', '--length', '8000', '--trials', '10', '--seed', '3', '--json');
     expect(gca.code).toBe(0);
     const r = JSON.parse(gca.out);
-    expect(r).toMatchObject({ length: 8000, trials: 10, gca: true, seed: 3 });
+    expect(r).toMatchObject({ length: 8000, trials: 10, gca: true, seed: 3, task: 'plain', lookback: 8 });
     expect(r.accuracy).toBe(1);
     expect(r.seconds).toBeGreaterThan(0);
     expect(r.peak_rss_mb).toBeGreaterThan(10);
@@ -14,6 +14,16 @@ describe('quarry drt passkey', () => {
     const base = JSON.parse((await cli('drt', 'passkey', '--length', '8000', '--trials', '10', '--seed', '3', '--no-gca', '--json')).out);
     expect(base.gca).toBe(false);
     expect(base.accuracy).toBe(0);
+  });
+
+  it('runs the distractor variants as standard tasks, with explicit counts on top', async () => {
+    const r = JSON.parse((await cli('drt', 'passkey', '--length', '8000', '--trials', '10', '--seed', '3', '--task', 'decoys', '--json')).out);
+    expect(r).toMatchObject({ task: 'decoys', distractors: { decoys: 20 }, trials: 10 });
+    expect(r.accuracy).toBe(1);
+    const custom = JSON.parse((await cli('drt', 'passkey', '--length', '4000', '--trials', '2', '--task', 'marked', '--decoys', '3', '--digit-rate', '0.02', '--json')).out);
+    expect(custom).toMatchObject({ task: 'marked (custom)', distractors: { markedDecoys: 20, decoys: 3, digitRate: 0.02 } });
+    expect((await cli('drt', 'passkey', '--length', '4000', '--task', 'needles')).err).toMatch(/--task must be one of plain, decoys, digits, marked/);
+    expect((await cli('drt', 'passkey', '--length', '4000', '--digit-rate', '0.9')).code).toBe(2);
   });
 
   it('prints a readable report', async () => {

@@ -1,7 +1,8 @@
 // Boundary-crossing keys in isolation: N prompts whose key (marker + 5 digits) is forced across a
-// chunk boundary, and N with the key at a uniform depth, answered with retrieved chunks exposing
-// only their own states + the next chunk's first 8 (lookback 0, as trained) and with the previous
-// chunk's last 8 states added at inference (lookback 8). Run: node bench/crossing.mjs [--length 3000] [--trials 100]
+// chunk boundary, and N with the key at a uniform depth, answered by the bundled model in its
+// default configuration (retrieved chunks expose the previous chunk's last `lookback` states, as
+// trained) and, for comparison, with lookback 0 (own states + the next chunk's first 8 only).
+// Run: node bench/crossing.mjs [--length 3000] [--trials 100]
 import { parseArgs } from 'node:util';
 import { SeededRandom } from '@quarry/core';
 import { answer, bundledWeightsPath, KEY_SPAN, loadDrtWeights, passkeyExample } from '../dist/index.js';
@@ -11,7 +12,7 @@ const model = loadDrtWeights(bundledWeightsPath());
 const L = Number(values.length);
 const n = Number(values.trials);
 const S = model.config.chunk;
-for (const lookback of [0, 8]) {
+for (const lookback of [model.config.lookback ?? 0, 0]) {
   const rng = new SeededRandom(Number(values.seed));
   let crossing = 0;
   let uniform = 0;

@@ -1,5 +1,5 @@
 // One passkey evaluation in a fresh process (so its peak RSS belongs to this length alone).
-// node bench/run-length.mjs --length N --trials T [--seed S] [--no-gca] [--page DIR]
+// node bench/run-length.mjs --length N --trials T [--seed S] [--task plain|decoys|digits|marked] [--no-gca] [--lookback N] [--page DIR] [--weights FILE]
 import { parseArgs } from 'node:util';
 import { bundledWeightsPath, evaluatePasskey, loadDrtWeights } from '../dist/index.js';
 
@@ -11,8 +11,9 @@ const { values } = parseArgs({
     first: { type: 'string', default: '0' },
     'no-gca': { type: 'boolean', default: false },
     page: { type: 'string' },
-    lookback: { type: 'string', default: '0' },
+    lookback: { type: 'string' },
     weights: { type: 'string' },
+    task: { type: 'string', default: 'plain' },
   },
 });
 const model = loadDrtWeights(values.weights ?? bundledWeightsPath());
@@ -22,7 +23,8 @@ const r = evaluatePasskey(model, {
   trials: Number(values.trials),
   seed: Number(values.seed),
   firstTrial: Number(values.first),
-  lookback: Number(values.lookback),
+  ...(values.lookback === undefined ? {} : { lookback: Number(values.lookback) }),
+  task: values.task,
   gca: !values['no-gca'],
   ...(values.page ? { pageDir: values.page } : {}),
 });

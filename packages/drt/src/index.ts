@@ -22,12 +22,19 @@ export {
   KEY_DIGITS,
   KEY_SPAN,
   KEY_TOKEN,
+  PASSKEY_TASKS,
   PASSKEY_VOCAB,
   QUERY_TOKEN,
+  TRAINED_DISTRACTORS,
+  WRONG_KEY_TOKEN,
   crossesBoundary,
   passkeyExample,
   passkeyTrial,
+  resolvePasskeyTask,
+  type PasskeyDistractors,
   type PasskeyExample,
+  type PasskeyExampleOptions,
+  type PasskeyTaskName,
 } from './passkey.js';
 export { answer, evaluatePasskey, type AnswerOptions, type AnswerResult, type PasskeyEvalOptions, type PasskeyEvalResult } from './runner.js';
 export {

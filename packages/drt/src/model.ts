@@ -26,6 +26,12 @@ export interface DrtConfig {
   chunk: number;
   /** Tokens of the next chunk appended to a retrieved chunk's keys/values. */
   overlap: number;
+  /**
+   * Last states of the previous chunk prepended to a retrieved chunk's keys/values (training and
+   * inference alike), so that a key crossing a chunk boundary is whole whichever of its two
+   * chunks the retriever ranks first. Absent = 0 (weights files written before it existed).
+   */
+  lookback?: number;
   groups: number;
   relDim: number;
   topK: number;
@@ -43,6 +49,7 @@ export const DEFAULT_DRT_CONFIG: DrtConfig = {
   window: 64,
   chunk: 63,
   overlap: 8,
+  lookback: 8,
   groups: 1,
   relDim: 16,
   topK: 8,
@@ -89,12 +96,14 @@ export function paramCount(c: DrtConfig): number {
 
 export function validateDrtConfig(c: DrtConfig): void {
   for (const [name, value] of Object.entries(c)) {
-    const zeroOk = name === 'overlap' || name === 'relValues';
+    if (name === 'lookback' && value === undefined) continue;
+    const zeroOk = name === 'overlap' || name === 'relValues' || name === 'lookback';
     if (!Number.isInteger(value) || value < 0 || (value === 0 && !zeroOk)) throw new InputError(`DRT config: ${name} must be a ${zeroOk ? 'non-negative' : 'positive'} integer, got ${String(value)}.`);
   }
   if (c.dim % c.heads !== 0) throw new InputError(`DRT config: dim (${c.dim}) must be a multiple of heads (${c.heads}).`);
   if (c.heads % c.groups !== 0) throw new InputError(`DRT config: heads (${c.heads}) must be a multiple of groups (${c.groups}).`);
   if (c.overlap > c.chunk) throw new InputError(`DRT config: overlap (${c.overlap}) cannot exceed the chunk size (${c.chunk}).`);
+  if ((c.lookback ?? 0) > c.chunk) throw new InputError(`DRT config: lookback (${String(c.lookback)}) cannot exceed the chunk size (${c.chunk}).`);
   if (c.relValues > 1) throw new InputError('DRT config: relValues is 0 or 1.');
   if (c.vocab > 256) throw new InputError('DRT config: token ids are stored as bytes, so vocab must be <= 256.');
   // Last, so the checks above explain bad values; this one catches unknown (misspelled) keys.
@@ -173,7 +182,7 @@ export class DrtModel {
 
   constructor(config: DrtConfig = DEFAULT_DRT_CONFIG, params?: Float32Array) {
     validateDrtConfig(config);
-    this.config = { ...config };
+    this.config = { ...config, lookback: config.lookback ?? 0 };
     const n = paramCount(config);
     if (params && params.length !== n) throw new InputError(`DRT weights hold ${params.length} values, the config needs ${n}.`);
     this.params = params ?? new Float32Array(n);
@@ -667,8 +676,11 @@ export class DrtModel {
     const xq = x.slice((N - P) * d, N * d);
     const localStart = Math.max(0, (Math.floor((N - P) / S) - 1) * S);
     const local = this.projectKV(x, localStart * d, N - localStart);
-    const kvStart = (j: number): number => j * S;
-    const kvLen = (j: number): number => Math.min(S + overlap, N - j * S);
+    // A retrieved chunk's keys/values: the previous chunk's last `lookback` states (none for
+    // chunk 0), its own, and the next chunk's first `overlap` (what `answer` reads from memory).
+    const back = this.config.lookback ?? 0;
+    const kvStart = (j: number): number => j * S - (j > 0 ? back : 0);
+    const kvLen = (j: number): number => Math.min(j * S + S + overlap, N) - kvStart(j);
     const gcaArgs = useGca ? { lq, lk, landmarks: nC, kv: (j: number) => this.projectKV(x, kvStart(j) * d, kvLen(j)) } : null;
     const f = this.#upper(xq, positions, local, localStart, gcaArgs, options.gumbel);
     // Loss and its gradient.

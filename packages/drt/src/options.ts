@@ -14,6 +14,7 @@ export const drtConfigSchema = z.strictObject({
   window: positiveInt,
   chunk: positiveInt,
   overlap: nonNegativeInt,
+  lookback: nonNegativeInt.optional(),
   groups: positiveInt,
   relDim: positiveInt,
   topK: positiveInt,
@@ -43,6 +44,12 @@ export const passkeyEvalOptionsSchema = z.strictObject({
   trials: positiveInt,
   seed: z.number().int().optional(),
   firstTrial: nonNegativeInt.optional(),
+  task: z
+    .union([
+      z.enum(['plain', 'decoys', 'digits', 'marked']),
+      z.strictObject({ digitRate: z.number().min(0).max(0.5).optional(), decoys: nonNegativeInt.optional(), markedDecoys: nonNegativeInt.optional() }),
+    ])
+    .optional(),
   signal: z.custom<AbortSignal>((v) => v === undefined || v instanceof AbortSignal, 'must be an AbortSignal').optional(),
   onTrial: z.custom<(done: number, total: number) => void>((v) => v === undefined || typeof v === 'function', 'must be a function').optional(),
 });

@@ -2,7 +2,7 @@ import { throwIfAborted, InputError, checkOptions } from '@quarry/core';
 import { answerOptionsSchema, passkeyEvalOptionsSchema } from './options.js';
 import { ChunkMemory } from './memory.js';
 import type { DrtModel } from './model.js';
-import { crossesBoundary, KEY_DIGITS, passkeyTrial } from './passkey.js';
+import { crossesBoundary, DIGITS, KEY_DIGITS, passkeyTrial, resolvePasskeyTask, type PasskeyDistractors, type PasskeyTaskName } from './passkey.js';
 
 export interface AnswerOptions {
   /** Use grouped cross-attention (default true); false = the sliding-window baseline. */
@@ -12,8 +12,9 @@ export interface AnswerOptions {
   /** Tokens to generate (default 5, the passkey's digits). */
   steps?: number;
   /**
-   * Inference-time widening of retrieved chunks: also expose the last `lookback` states of the
-   * previous chunk as keys/values (default 0, as trained). See README, "Boundary-crossing keys".
+   * Retrieved chunks also expose the last `lookback` states of the previous chunk as keys/values
+   * (default: the model's `config.lookback`, as trained; 8 for the shipped model). See README,
+   * "Boundary-crossing keys".
    */
   lookback?: number;
 }
@@ -64,7 +65,7 @@ export function answer(model: DrtModel, prompt: Uint8Array, options: AnswerOptio
         memory!.append(xbuf, lqRow, lkRow);
       }
     };
-    const back = options.lookback ?? 0;
+    const back = options.lookback ?? model.config.lookback ?? 0;
     if (!Number.isInteger(back) || back < 0 || back > S) throw new InputError(`answer: lookback must be a whole number in [0, ${S}], got ${String(back)}.`);
     const kvBuf = new Float32Array((back + S + overlap) * d);
     for (let j = 0; j < steps; j++) {
@@ -111,6 +112,8 @@ export interface PasskeyEvalOptions extends Omit<AnswerOptions, 'steps'> {
   seed?: number;
   /** Index of the first trial (default 0): shards of one evaluation run trials [first, first + trials). */
   firstTrial?: number;
+  /** Task variant: a name from `PASSKEY_TASKS` (default `plain`) or explicit distractors. */
+  task?: PasskeyTaskName | PasskeyDistractors;
   signal?: AbortSignal;
   onTrial?: (done: number, total: number) => void;
 }
@@ -125,9 +128,17 @@ export interface PasskeyEvalResult {
   /** Keys inside one chunk. */
   inside: { trials: number; correct: number };
   gca: boolean;
+  /** The distractors of every prompt (`{}` = the plain task). */
+  task: PasskeyDistractors;
+  /** Wrong answers that copied a distractor run's digits exactly. */
+  copiedDistractor: number;
   /** Indices of the trials answered wrongly. */
   failures: number[];
   seconds: number;
+  /** CPU time (user + system) of this process during the evaluation. */
+  cpuSeconds: number;
+  /** Largest chunk memory held in process memory by one trial (bytes; 0 without GCA). */
+  memoryBytes: number;
   /** Peak resident set size of this process so far (MiB). */
   peakRssMb: number;
 }
@@ -141,16 +152,31 @@ export function evaluatePasskey(model: DrtModel, options: PasskeyEvalOptions): P
   const seed = options.seed ?? 1;
   const useGca = options.gca ?? true;
   const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  let memoryBytes = 0;
   let correct = 0;
   const crossing = { trials: 0, correct: 0 };
   const inside = { trials: 0, correct: 0 };
   const failures: number[] = [];
+  const task = resolvePasskeyTask(options.task);
+  let copiedDistractor = 0;
   for (let i = 0; i < trials; i++) {
     throwIfAborted(options.signal, 'passkey evaluation');
-    const ex = passkeyTrial(seed, length, (options.firstTrial ?? 0) + i);
-    const r = answer(model, ex.tokens, { gca: useGca, ...(options.pageDir ? { pageDir: options.pageDir } : {}), ...(options.lookback ? { lookback: options.lookback } : {}) });
+    const ex = passkeyTrial(seed, length, (options.firstTrial ?? 0) + i, task);
+    const r = answer(model, ex.tokens, { gca: useGca, ...(options.pageDir ? { pageDir: options.pageDir } : {}), ...(options.lookback !== undefined ? { lookback: options.lookback } : {}) });
+    memoryBytes = Math.max(memoryBytes, r.memoryBytes);
     let ok = true;
     for (let k = 0; k < KEY_DIGITS; k++) if (r.tokens[k] !== ex.key[k]) ok = false;
+    if (!ok) {
+      const said = r.tokens.join(',');
+      for (const start of ex.decoyStarts) {
+        const digits = ex.tokens[start]! < DIGITS ? start : start + 1; // marked decoys: skip the marker
+        if (ex.tokens.subarray(digits, digits + KEY_DIGITS).join(',') === said) {
+          copiedDistractor++;
+          break;
+        }
+      }
+    }
     const bucket = crossesBoundary(ex.keyStart, model.config.chunk) ? crossing : inside;
     bucket.trials++;
     if (ok) {
@@ -169,8 +195,12 @@ export function evaluatePasskey(model: DrtModel, options: PasskeyEvalOptions): P
     crossing,
     inside,
     gca: useGca,
+    task: { ...task },
+    copiedDistractor,
     failures,
     seconds: (performance.now() - started) / 1000,
+    cpuSeconds: ((u) => (u.user + u.system) / 1e6)(process.cpuUsage(cpuStart)),
+    memoryBytes,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
   };
 }

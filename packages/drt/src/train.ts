@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { QuarryError, SeededRandom, parseConfig, sha256, throwIfAborted, writeFileAtomic, z } from '@quarry/core';
+import { InputError, QuarryError, SeededRandom, parseConfig, sha256, throwIfAborted, writeFileAtomic, z } from '@quarry/core';
 import { DEFAULT_DRT_CONFIG, DrtModel, paramCount, type DrtConfig } from './model.js';
 import { KEY_DIGITS, KEY_SPAN, passkeyExample } from './passkey.js';
 
@@ -22,6 +22,16 @@ export const trainOptionsSchema = z
     maxTokens: z.number().int().positive().default(4096),
     /** Share of examples whose key is placed across a chunk boundary (uniform depth otherwise). */
     crossingFraction: z.number().min(0).max(1).default(0.25),
+    /**
+     * Distractors (RULER-style) in the training prompts: with probability `decoyFraction` a prompt
+     * gets 1..`decoysMax` unmarked 5-digit decoy runs, and independently with probability
+     * `digitFraction` a share of its filler, uniform in [0, `digitRateMax`], becomes random digits.
+     * Marked decoys (the similar-but-wrong marker) are never trained on: a held-out family.
+     */
+    decoyFraction: z.number().min(0).max(1).default(0.5),
+    decoysMax: z.number().int().nonnegative().default(8),
+    digitFraction: z.number().min(0).max(1).default(0.5),
+    digitRateMax: z.number().min(0).max(0.5).default(0.06),
     gumbelScale: z.number().min(0).default(1),
     clip: z.number().positive().default(1),
     /** Start the lower layer's relative-position biases ALiBi-style (head h: -offset / 2^h) instead of at 0. */
@@ -64,13 +74,19 @@ export function curriculumChunks(o: ResolvedTrainOptions, step: number): number 
  * global-norm clipping, batches of seeded passkey prompts with a length curriculum, loss on
  * the five answer digits (teacher forcing). Deterministic: same options, same weights, bit for bit.
  */
-export function trainPasskeyModel(input: DrtTrainOptions = {}, hooks: { config?: DrtConfig; signal?: AbortSignal; onProgress?: (p: TrainProgress) => void; reportEvery?: number } = {}): TrainResult {
+export function trainPasskeyModel(
+  input: DrtTrainOptions = {},
+  hooks: { config?: DrtConfig; init?: DrtModel; signal?: AbortSignal; onProgress?: (p: TrainProgress) => void; reportEvery?: number } = {},
+): TrainResult {
   // A ConfigError listing every offending key, with the closest valid one for a misspelling.
   const o = parseConfig(trainOptionsSchema, input, 'DRT training options');
   const config = hooks.config ?? DEFAULT_DRT_CONFIG;
   const S = config.chunk;
-  const model = DrtModel.init(config, o.seed);
-  if (o.alibiInit) {
+  // `init`: continue from these weights (a copy; same shapes as `config`) instead of a seeded initialisation.
+  if (hooks.init && hooks.init.params.length !== paramCount(config))
+    throw new InputError(`DRT training: init weights hold ${hooks.init.params.length} values, the config needs ${paramCount(config)}.`);
+  const model = hooks.init ? new DrtModel(config, hooks.init.params.slice()) : DrtModel.init(config, o.seed);
+  if (o.alibiInit && !hooks.init) {
     const B = model.weights.B;
     for (let h = 0; h < config.heads; h++) for (let t = 0; t < config.window; t++) B[h * config.window + t] = -t * 2 ** -h;
     model.invalidate();
@@ -107,7 +123,11 @@ export function trainPasskeyModel(input: DrtTrainOptions = {}, hooks: { config?:
           keyStart = Math.min(length - KEY_SPAN - 1, boundary - 1 - dataRng.int(KEY_SPAN - 1));
         }
       }
-      const ex = passkeyExample(dataRng, length, keyStart === undefined ? {} : { keyStart });
+      // Decoys only where they fit loosely (at most one run per 4 key spans of prompt).
+      const room = Math.floor(length / (4 * KEY_SPAN));
+      const decoys = o.decoysMax > 0 && dataRng.next() < o.decoyFraction ? Math.min(room, 1 + dataRng.int(o.decoysMax)) : 0;
+      const digitRate = o.digitRateMax > 0 && dataRng.next() < o.digitFraction ? dataRng.next() * o.digitRateMax : 0;
+      const ex = passkeyExample(dataRng, length, { ...(keyStart === undefined ? {} : { keyStart }), decoys, digitRate });
       const tokens = new Uint8Array(length + KEY_DIGITS - 1);
       tokens.set(ex.tokens);
       tokens.set(ex.key.subarray(0, KEY_DIGITS - 1), length);

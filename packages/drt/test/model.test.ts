@@ -1,8 +1,8 @@
 import { SeededRandom } from '@quarry/core';
 import { describe, expect, it } from 'vitest';
-import { answer, DrtModel, passkeyExample, crossesBoundary, passkeyTrial, KEY_TOKEN, QUERY_TOKEN, type DrtConfig } from '../src/index.js';
+import { answer, DrtModel, passkeyExample, crossesBoundary, passkeyTrial, DIGITS, KEY_DIGITS, KEY_TOKEN, QUERY_TOKEN, WRONG_KEY_TOKEN, type DrtConfig } from '../src/index.js';
 
-const config: DrtConfig = { vocab: 32, dim: 8, heads: 2, window: 8, chunk: 15, overlap: 4, groups: 2, relDim: 4, topK: 3, relValues: 1 };
+const config: DrtConfig = { vocab: 32, dim: 8, heads: 2, window: 8, chunk: 15, overlap: 4, lookback: 3, groups: 2, relDim: 4, topK: 3, relValues: 1 };
 
 describe('passkey generator', () => {
   it('places marker, five digits and the question deterministically, at uniform depth', () => {
@@ -27,6 +27,49 @@ describe('passkey generator', () => {
     expect(Math.min(...depths)).toBeLessThan(20);
     expect(Math.max(...depths)).toBeGreaterThan(600);
     expect(() => passkeyExample(new SeededRandom(1), 5)).toThrow(/>= 7/);
+  });
+
+  it('adds distractors around the same key: unmarked decoy runs, marked decoys, digits in the filler', () => {
+    const isDigit = (t: number): boolean => t < DIGITS;
+    for (let i = 0; i < 20; i++) {
+      const plain = passkeyTrial(4, 3000, i);
+      const decoys = passkeyTrial(4, 3000, i, 'decoys');
+      const marked = passkeyTrial(4, 3000, i, 'marked');
+      const digits = passkeyTrial(4, 3000, i, 'digits');
+      for (const ex of [decoys, marked, digits]) {
+        // Paired: the key, its depth and the question do not move, and the key marker stays unique.
+        expect(ex.keyStart).toBe(plain.keyStart);
+        expect(ex.key).toEqual(plain.key);
+        expect([...ex.tokens.subarray(ex.keyStart + 1, ex.keyStart + 1 + KEY_DIGITS)]).toEqual([...plain.key]);
+        expect(ex.tokens.filter((t) => t === KEY_TOKEN)).toHaveLength(1);
+        expect(ex.tokens[2999]).toBe(QUERY_TOKEN);
+      }
+      expect(decoys.decoyStarts).toHaveLength(20);
+      for (const start of decoys.decoyStarts) {
+        // Five digits with a non-digit on either side (runs never touch the key or each other).
+        expect([...decoys.tokens.subarray(start, start + KEY_DIGITS)].every(isDigit)).toBe(true);
+        expect(isDigit(decoys.tokens[start - 1] ?? 99)).toBe(false);
+        expect(isDigit(decoys.tokens[start + KEY_DIGITS]!)).toBe(false);
+        expect(decoys.tokens[start - 1]).not.toBe(KEY_TOKEN);
+      }
+      expect(marked.decoyStarts).toHaveLength(20);
+      for (const start of marked.decoyStarts) {
+        expect(marked.tokens[start]).toBe(WRONG_KEY_TOKEN);
+        expect([...marked.tokens.subarray(start + 1, start + 1 + KEY_DIGITS)].every(isDigit)).toBe(true);
+      }
+      expect(plain.tokens.filter(isDigit)).toHaveLength(KEY_DIGITS);
+      expect(plain.tokens.includes(WRONG_KEY_TOKEN)).toBe(false);
+      // 5% of ~2,994 filler tokens: about 150 digits besides the key's.
+      const extra = digits.tokens.filter(isDigit).length - KEY_DIGITS;
+      expect(extra).toBeGreaterThan(100);
+      expect(extra).toBeLessThan(200);
+      let changed = 0;
+      for (let t = 0; t < 3000; t++) if (digits.tokens[t] !== plain.tokens[t]) changed++;
+      expect(changed).toBeLessThanOrEqual(extra);
+    }
+    expect(() => passkeyTrial(1, 100, 0, 'decoys')).toThrow(/no room/);
+    expect(() => passkeyTrial(1, 1000, 0, 'bogus' as never)).toThrow(/Unknown passkey task/);
+    expect(() => passkeyExample(new SeededRandom(1), 100, { digitRate: 0.9 })).toThrow(/digitRate/);
   });
 });
 

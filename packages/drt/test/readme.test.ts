@@ -17,7 +17,7 @@ describe('README', () => {
     const lines: string[] = [];
     vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
     await import('../examples/quickstart.js');
-    expect(lines).toHaveLength(4);
+    expect(lines).toHaveLength(7);
     expect(readme).toContain(`Output:\n\n\`\`\`text\n${lines.join('\n')}\n\`\`\``);
-  });
+  }, 600_000);
 });

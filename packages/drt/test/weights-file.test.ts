@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadDrtWeights } from '../src/index.js';
 
+const base = new URL('../models/drt-passkey-base.json', import.meta.url).pathname;
+
 // Issue #15 S5: a weights file that is not what saveDrtWeights writes is MODEL_INVALID, never a TypeError.
 
 describe('DRT weights files', () => {
@@ -14,5 +16,11 @@ describe('DRT weights files', () => {
       writeFileSync(file, text);
       expect(() => loadDrtWeights(file), text).toThrow(expect.objectContaining({ code: 'MODEL_INVALID' }));
     }
+  });
+
+  it('a file written before `lookback` existed (the stage-1 model) loads with lookback 0', () => {
+    const model = loadDrtWeights(base);
+    expect(model.config.lookback).toBe(0);
+    expect(model.params.length).toBe(14760);
   });
 });
