@@ -69,8 +69,16 @@ export const builtinPipelines: Record<string, PipelineConfigInput> = {
   },
   'colbert-rerank': {
     name: 'colbert-rerank',
-    description: "bm25 top 100 reranked by exact MaxSim over the own token model's vectors.",
+    description: "bm25 top 100 reranked by exact MaxSim over the own token model's vectors (stored at index time, int8; --storage fp32|fp16|int8|residual-4|residual-2|none).",
     retrievers: [{ plugin: 'bm25' }],
+    reranker: { plugin: 'colbert', depth: 100 },
+    depth: 100,
+  },
+  'colbert-rerank-hybrid': {
+    name: 'colbert-rerank-hybrid',
+    description: "hybrid (bm25 + dense, RRF k=60) top 100 reranked by exact MaxSim over the own token model's stored vectors.",
+    retrievers: [{ plugin: 'bm25' }, { plugin: 'dense' }],
+    fusion: { method: 'rrf', k: 60 },
     reranker: { plugin: 'colbert', depth: 100 },
     depth: 100,
   },
