@@ -8,6 +8,7 @@
 //   (b) + ICT/crops: stage 1 on ict:crop 1:1, then stage 2
 //   (c) + WordNet: stage 1 on ict:crop:wordnet 1:1:1, then stage 2
 //   (d) corpus + WordNet only, no SciFact query: stage 1 of (c); (d0) corpus only: stage 1 of (b)
+//   (e) ICT only, (f) crops only, (g) title -> abstract + ICT 1:2: stage 1 alone, no query
 //
 // nDCG@10 of each model alone (exact cosine search) on SciFact test-unseen and test, and on the
 // out-of-domain collections NPL and LISA (measured only, never trained on; not in the repo):
@@ -18,7 +19,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ContaminationGuard, loadEncoder, mixPairs, saveModel, trainEncoder } from '@quarry/encoders';
+import { ContaminationGuard, loadEncoder, manifestPath, mixPairs, saveModel, trainEncoder } from '@quarry/encoders';
 import { docText } from '@quarry/core';
 import { PKG, SCIFACT, bm25Searcher, denseSearcher, fmt, loadScifact, ndcg10 } from './scifact.mjs';
 
@@ -40,6 +41,10 @@ const mixes = {
     { file: p('ict'), share: 1, name: 'ict' },
     { file: p('crop'), share: 1, name: 'crop' },
   ],
+  'title-ict': [
+    { file: p('title'), share: 1, name: 'title' },
+    { file: p('ict'), share: 2, name: 'ict' },
+  ],
   'corpus-wordnet': [
     { file: p('ict'), share: 1, name: 'ict' },
     { file: p('crop'), share: 1, name: 'crop' },
@@ -50,7 +55,7 @@ const mixed = {};
 for (const [name, sources] of Object.entries(mixes)) {
   const out = join(work, `${name}.jsonl.gz`);
   mixed[name] = out;
-  if (existsSync(join(work, 'models', 'c-corpus-wordnet-train', 'quarry-encoder.json')) && existsSync(out)) {
+  if (existsSync(manifestPath(out)) && existsSync(out)) {
     await guard.checkFile(out);
     log(`mix ${name}: exists (checked by the guard)`);
     continue;
@@ -101,6 +106,10 @@ models.push(['(b) ICT/crops, then SciFact train', await trainTo('b-corpus-train'
 const d = await trainTo('d-corpus-wordnet', mixed['corpus-wordnet'], stage1);
 models.push(['(c) ICT/crops + WordNet, then SciFact train', await trainTo('c-corpus-wordnet-train', train, { ...stage2, init: join(work, 'fp32', 'd-corpus-wordnet') })]);
 models.push(['(d0) ICT/crops only, no SciFact query', d0]);
+// Which self-supervised source carries the signal (stage 1 only, no query).
+models.push(['(e) ICT only, no SciFact query', await trainTo('e-ict', p('ict'), stage1)]);
+models.push(['(f) crops only, no SciFact query', await trainTo('f-crop', p('crop'), stage1)]);
+models.push(['(g) title->abstract + ICT 1:2, no SciFact query', await trainTo('g-title-ict', mixed['title-ict'], stage1)]);
 models.push(['(d) ICT/crops + WordNet only, no SciFact query', d]);
 for (const [label, name] of [
   ['shipped scifact-static (reference)', 'scifact-static'],
