@@ -3,7 +3,7 @@
 //
 // - Words: ranks drawn from a Zipf-Mandelbrot law, p(r) ~ (r + 30)^-1.5, over an unbounded
 //   vocabulary, so the number of distinct terms grows as Heaps' law says (about n^0.66 at
-//   tens of millions of tokens; 1.5 M distinct terms at 1 M documents). The most frequent
+//   tens of millions of tokens; 1.14 M distinct terms at 1 M documents). The most frequent
 //   word is 1.6% of tokens (SciFact's, after stop words: 1.4%).
 // - Burstiness: 35% of a document's tokens repeat one of its earlier tokens, so a document
 //   has about 0.6 distinct terms per token (SciFact: 98.6 distinct of 161.7).

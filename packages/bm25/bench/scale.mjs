@@ -84,7 +84,7 @@ shared, so wall time would measure the neighbours). Each corpus is built, saved 
 one child process, and loaded again in another.
 
 - **generated N**: \`bench/scale-corpus.mjs\` (seed 1): Zipf-Mandelbrot words (p(r) ~ (r + 30)^-1.5,
-  so the vocabulary grows with Heaps' law: 1.5 M distinct terms at 1 M documents), SciFact's
+  so the vocabulary grows with Heaps' law: 1.14 M distinct terms at 1 M documents), SciFact's
   log-normal analysed document length (median 150 tokens), 35% of tokens repeating an earlier
   word of the document; 300 queries of SciFact's query length (median 9 terms), 60% of their
   words from one random document, the rest from the Zipf law (common words).
