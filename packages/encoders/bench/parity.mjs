@@ -111,7 +111,6 @@ for (const maxLength of [512, 256]) {
   for (const precision of ['fp32', 'int8']) {
     const mine = runs.find((r) => r.maxLength === maxLength && r.precision === precision);
     const others = py.runs.filter((r) => r.maxLength === maxLength && r.precision === precision);
-    const best = Math.max(...others.map((r) => r.docsPerCpuSec));
     const bestWall = Math.max(...others.map((r) => r.docsPerSec));
     for (const r of all.filter((x) => x.maxLength === maxLength && x.precision === precision)) {
       const [med, lo, hi] = roundRatios(maxLength, precision);

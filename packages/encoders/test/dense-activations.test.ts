@@ -3,6 +3,7 @@ import { applyDense, type DenseActivation } from '../src/index.js';
 
 // torch.nn.GELU() (exact, erf form: what sentence-transformers' Dense with activation GELU runs),
 // computed in float64 by torch 2.13 on these inputs rounded to float32 (what applyDense receives). A tanh approximation would be off by up to 5e-4.
+// biome-ignore lint/suspicious/noApproximativeNumericConstant: 0.7071 is a test input, not meant to be 1/sqrt(2)
 const X = [-6.0, -3.2, -2.5, -2.4999, -1.0, -0.3, -0.0001, 0.0, 0.2, 0.7071, 1.5, 2.5, 3.9, 8.0];
 const TORCH_GELU = [
   -5.919525869479969e-9, -0.0021988410703130787, -0.015524163314440398, -0.015527920935284904, -0.15865525393145702, -0.11462657653421583, -4.999600931429796e-5, 0.0, 0.11585194384722869,
