@@ -7,7 +7,6 @@ export {
   TOKEN_STORE_FORMAT,
   TOKEN_STORE_VERSION,
   bytesPerToken,
-  floatToHalf,
   type TokenPrecision,
   type TokenSource,
   type TokenStoreMeta,

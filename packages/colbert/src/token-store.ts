@@ -19,6 +19,7 @@ import {
   type SaveIndexOptions,
   type TokenEncoder,
 } from '@quarry/core';
+import { floatToHalf, halfToFloat } from '@quarry/encoders';
 import { Gemm } from './gemm.js';
 import { sphericalKMeans } from './kmeans.js';
 import { truncateTokens } from './matryoshka.js';
@@ -76,45 +77,14 @@ export interface TokenSource {
   write(i: number, out: Float32Array, offset: number): void;
 }
 
-// fp16 <-> fp32 without Float16Array (Node 20): a table for decoding, bit arithmetic for encoding.
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
+// fp16 -> fp32 through a 64K-entry table (Node 20 has no Float16Array); encoding is @quarry/encoders' floatToHalf.
 let halfTable: Float32Array | undefined;
 
 function halfToFloatTable(): Float32Array {
   if (halfTable) return halfTable;
   halfTable = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    halfTable[h] = exp === 0 ? sign * frac * 2 ** -24 : exp === 31 ? (frac ? Number.NaN : sign * Number.POSITIVE_INFINITY) : sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
+  for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
   return halfTable;
-}
-
-/** fp32 -> fp16 bits, round to nearest even (values here are within [-1, 1]). */
-export function floatToHalf(value: number): number {
-  f32[0] = value;
-  const x = u32[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    const half = mant >>> shift;
-    const rest = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    return sign | (rest > mid || (rest === mid && half & 1) ? half + 1 : half);
-  }
-  const half = (e << 10) | (mant >>> 13);
-  const rest = mant & 0x1fff;
-  return sign | (rest > 0x1000 || (rest === 0x1000 && half & 1) ? half + 1 : half);
 }
 
 /**

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryDocStore, Pipeline, PluginRegistry, loadSplit, openBeirDataset, readCorpus, type Doc, type Hit, type Query, type TokenEncoder } from '@quarry/core';
 import { Bm25Index, bm25Plugin } from '@quarry/bm25';
-import { ColbertReranker, DocTokenStore, MaxSimKernel, TOKEN_PRECISIONS, colbertPlugin, floatToHalf, loadTokenEncoder, maxSim, type TokenPrecision } from '../src/index.js';
+import { floatToHalf } from '@quarry/encoders';
+import { ColbertReranker, DocTokenStore, MaxSimKernel, TOKEN_PRECISIONS, colbertPlugin, loadTokenEncoder, maxSim, type TokenPrecision } from '../src/index.js';
 
 // Real data: the first 400 SciFact documents and 12 test claims, BM25's top 40 of that
 // subset as candidates, the shipped token model at 64-d (to keep the test quick).
