@@ -85,25 +85,7 @@ export class ColbertRetriever implements Retriever {
     const gemm = new Gemm(options.threads ?? 2);
     // A document with nothing to match (core's isBlankDoc) is indexed with no token vectors:
     // it has no postings, so no search can return it, and it stays out of the k-means sample.
-    const encode = async (batch: readonly Doc[]): Promise<RaggedMatrix> => {
-      const kept = batch.filter((d) => !isBlankDoc(d));
-      const m =
-        kept.length > 0
-          ? truncateTokens(
-              await encoder.encodeTokens(
-                kept.map((d) => docText(d)),
-                { role: 'document', signal: options.signal },
-              ),
-              dim,
-            )
-          : { dim, offsets: new Int32Array(1), data: new Float32Array(0) };
-      return kept.length === batch.length
-        ? m
-        : withEmptyItems(
-            m,
-            batch.map((d) => isBlankDoc(d)),
-          );
-    };
+    const encode = (batch: readonly Doc[]): Promise<RaggedMatrix> => encodeDocumentTokens(encoder, batch, dim, options.signal);
 
     // Pass 1: a spread-out sample of documents (every n-th) up to the token budget.
     const budget = options.sampleTokens ?? 1 << 18;
@@ -230,6 +212,27 @@ export class ColbertRetriever implements Retriever {
     await this.#gemm.release();
     await this.#kernel.release();
   }
+}
+
+/**
+ * Token vectors of `batch` truncated to `dim`, one item per document: a blank document
+ * (core's isBlankDoc) is not encoded and holds no tokens. Shared by the PLAID index and the
+ * reranker's token store.
+ */
+export async function encodeDocumentTokens(encoder: TokenEncoder, batch: readonly Doc[], dim: number, signal?: AbortSignal): Promise<RaggedMatrix> {
+  const blank = batch.map((d) => isBlankDoc(d));
+  const kept = batch.filter((_, i) => !blank[i]);
+  const m =
+    kept.length > 0
+      ? truncateTokens(
+          await encoder.encodeTokens(
+            kept.map((d) => docText(d)),
+            { role: 'document', signal },
+          ),
+          dim,
+        )
+      : { dim, offsets: new Int32Array(1), data: new Float32Array(0) };
+  return kept.length === batch.length ? m : withEmptyItems(m, blank);
 }
 
 /** `m` (one item per non-blank doc) widened to one item per doc, blank docs holding no tokens. */

@@ -3,10 +3,8 @@ import { join } from 'node:path';
 import {
   bytesOf,
   DimensionMismatchError,
-  docText,
   IndexCorruptError,
   InputError,
-  isBlankDoc,
   openIndexDir,
   readTypedFile,
   saveIndexDir,
@@ -21,8 +19,8 @@ import {
 } from '@quarry/core';
 import { floatToHalf, halfToFloat } from '@quarry/encoders';
 import { Gemm } from './gemm.js';
+import { encodeDocumentTokens } from './retriever.js';
 import { sphericalKMeans } from './kmeans.js';
-import { truncateTokens } from './matryoshka.js';
 import { ResidualCodec } from './residual-codec.js';
 
 /**
@@ -248,26 +246,9 @@ export class DocTokenStore implements TokenSource {
     const all = [...docs];
     const batchSize = options.batchSize ?? 64;
     const encode = async (batch: readonly Doc[]): Promise<RaggedMatrix> => {
-      const blank = batch.map((d) => isBlankDoc(d));
-      const kept = batch.filter((_, i) => !blank[i]);
-      const m = kept.length
-        ? truncateTokens(
-            await encoder.encodeTokens(
-              kept.map((d) => docText(d)),
-              { role: 'document', signal: options.signal },
-            ),
-            dim,
-          )
-        : { dim, offsets: new Int32Array(1), data: new Float32Array(0) };
+      const m = await encodeDocumentTokens(encoder, batch, dim, options.signal);
       if (m.dim !== dim) throw new DimensionMismatchError(dim, m.dim, 'document token vectors');
-      if (kept.length === batch.length) return m;
-      const offsets = new Int32Array(batch.length + 1);
-      let k = 0;
-      batch.forEach((_, i) => {
-        offsets[i + 1] = offsets[i]! + (blank[i] ? 0 : m.offsets[k + 1]! - m.offsets[k]!);
-        if (!blank[i]) k++;
-      });
-      return { dim, offsets, data: m.data };
+      return m;
     };
 
     let codec: ResidualCodec | undefined;
